@@ -1,0 +1,75 @@
+// The environment, read and validated once at start-up. Every variable the code
+// reads is listed here and in .env.example; an invalid value stops the process
+// with a message naming the variable.
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const transportName = z.enum(['smtp', 'capture']);
+
+const schema = z
+  .object({
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    MAIL_TRANSPORT: transportName.default('capture'),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+    SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
+    SMTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
+    MAIL_FROM: z
+      .string()
+      .regex(/^[^\r\n]+$/, 'must be one line')
+      .default('mailroom <no-reply@localhost>'),
+    MESSAGE_ID_DOMAIN: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name')
+      .default('mailroom.localhost'),
+    CAPTURE_DIR: z.string().default('.data/mail'),
+    FRONTEND_BASE_URL: z.url('must be an absolute URL').default('http://localhost:3000'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_PRETTY: bool.optional(),
+    // Relay: how often it looks for due rows when idle, and how many it claims at once.
+    RELAY_POLL_MS: int(5, 60_000).default(50),
+    RELAY_BATCH_SIZE: int(1, 1000).default(200),
+    // Sender: jobs per batch and batches in flight per process.
+    WORKER_BATCH_SIZE: int(1, 500).default(50),
+    WORKER_CONCURRENCY: int(1, 64).default(2),
+    // How long a job may stay active before the sweeper treats its worker as dead.
+    WORKER_JOB_TIMEOUT_S: int(1, 86_400).default(120),
+    SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+    // How long SIGTERM waits for sends in flight before aborting them.
+    SHUTDOWN_GRACE_MS: int(0, 600_000).default(5_000),
+    // Backoff after a transient failure: base * 2^(attempt-1), jittered +-20%, capped.
+    RETRY_BASE_MS: int(10, 86_400_000).default(30_000),
+    RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when MAIL_TRANSPORT=smtp' });
+    }
+  });
+
+export type Config = Readonly<z.output<typeof schema>>;
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Read the configuration from an environment (process.env by default). Throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means unset, as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const shown = variable in present && !/SECRET|PASSWORD|TOKEN|KEY|URL/.test(variable) ? ` (got "${present[variable]}")` : '';
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  return Object.freeze(parsed.data);
+}

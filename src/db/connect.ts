@@ -1,0 +1,33 @@
+// One pg pool and one Kysely instance per process; everything else borrows them.
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './types.ts';
+
+// timestamptz as Date, bigint (count(*)) as string: pg's defaults, stated here so
+// nobody has to wonder.
+export interface Db {
+  pool: pg.Pool;
+  kysely: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+export function connect(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'mailroom',
+  });
+  // An idle client that loses its connection emits here; without a listener the process dies.
+  pool.on('error', () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    pool,
+    kysely,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await kysely.destroy(); // ends the pool too
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// Row types of the mailroom schema, as Kysely sees them. Kept by hand beside
+// migrations/; test/schema.test.ts checks that every column here exists.
+import type { ColumnType, Generated } from 'kysely';
+
+export type OutboxStatus =
+  | 'pending'
+  | 'queued'
+  | 'sending'
+  | 'retrying'
+  | 'sent'
+  | 'failed'
+  | 'cancelled'
+  | 'suppressed'
+  | 'expired';
+
+export const TERMINAL_STATUSES = ['sent', 'failed', 'cancelled', 'suppressed', 'expired'] as const;
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface OutboxTable {
+  id: Generated<string>;
+  template: string;
+  recipient: string;
+  props: ColumnType<Record<string, unknown>, string, string>;
+  locale: string | null;
+  status: Generated<OutboxStatus>;
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  idempotency_key: string | null;
+  priority: Generated<number>;
+  send_after: DefaultedTimestamp;
+  not_after: Timestamp | null;
+  created_at: DefaultedTimestamp;
+  queued_at: Timestamp | null;
+  sent_at: Timestamp | null;
+  job_id: string | null;
+  last_error: string | null;
+  provider_message_id: string | null;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface DeliveryAttemptTable {
+  id: ColumnType<string, never, never>;
+  outbox_id: string;
+  attempt: number;
+  transport: string;
+  outcome: 'sent' | 'retry' | 'failed';
+  error_class: 'transient' | 'permanent' | 'throttled' | 'ambiguous' | 'config' | null;
+  provider_message_id: string | null;
+  message_id: string | null;
+  response_code: number | null;
+  response: string | null;
+  error_message: string | null;
+  started_at: Timestamp;
+  finished_at: DefaultedTimestamp;
+}
+
+export interface TemplateTable {
+  name: string;
+  required_props: string[];
+  header_props: string[];
+  priority: number;
+  max_attempts: number;
+  ttl: string | null;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface SuppressionTable {
+  address: string;
+  reason: string;
+  source: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface Database {
+  'mailroom.outbox': OutboxTable;
+  'mailroom.delivery_attempt': DeliveryAttemptTable;
+  'mailroom.template': TemplateTable;
+  'mailroom.suppression': SuppressionTable;
+}

@@ -1,0 +1,40 @@
+// The pg-boss side of the hand-off: one queue, whose jobs carry only an outbox id,
+// so a replay re-renders with the current template and props.
+import { PgBoss } from 'pg-boss';
+
+export const SEND_QUEUE = 'mailroom.send';
+
+export interface SendJobData {
+  outboxId: string;
+}
+
+export interface BossOptions {
+  /** Run pg-boss's maintenance and scheduling loops (workers yes, one-shot commands no). */
+  supervise?: boolean;
+}
+
+export function createBoss(databaseUrl: string, options: BossOptions = {}): PgBoss {
+  const supervise = options.supervise ?? false;
+  const boss = new PgBoss({
+    connectionString: databaseUrl,
+    application_name: 'mailroom-pgboss',
+    max: 4,
+    supervise,
+    schedule: false,
+    migrate: true,
+  });
+  return boss;
+}
+
+/**
+ * Create the send queue. Retries are the outbox's business (per-template
+ * max_attempts, backoff with jitter, visible status), so pg-boss gets none: a job
+ * that fails or expires is picked up by the sweeper and handed off again.
+ * Completed jobs are kept one hour; the outbox and delivery_attempt hold the history.
+ */
+export async function ensureSendQueue(boss: PgBoss): Promise<void> {
+  const options = { retryLimit: 0, deleteAfterSeconds: 3600, retentionSeconds: 7 * 86_400 };
+  const existing = await boss.getQueue(SEND_QUEUE);
+  if (existing) await boss.updateQueue(SEND_QUEUE, options);
+  else await boss.createQueue(SEND_QUEUE, options);
+}
