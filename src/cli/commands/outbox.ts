@@ -1,0 +1,127 @@
+// status, list, show, replay, cancel: thin wrappers over src/admin, printing
+// tables for people and JSON (--json) for scripts.
+import { loadConfig } from '../../config.ts';
+import { connect, type Db } from '../../db/connect.ts';
+import {
+  cancelRow, checkStatus, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, type RowFilter,
+} from '../../admin/outbox-admin.ts';
+import { ValidationError } from '../../errors.ts';
+import { getTemplate } from '../../templates/catalogue.ts';
+
+export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required (e.g. postgres://user@host/db)');
+  const db = connect(config.DATABASE_URL, { max: 2, applicationName: 'mailroom-cli' });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+
+export interface FilterFlags {
+  status?: string;
+  template?: string;
+  recipient?: string;
+  since?: string;
+}
+
+export function toFilter(flags: FilterFlags): RowFilter {
+  const filter: RowFilter = {};
+  if (flags.status !== undefined) filter.status = checkStatus(flags.status, '--status');
+  if (flags.template !== undefined) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(flags.template)) throw new ValidationError('--template', `"${flags.template}" is not a template name`);
+    filter.template = flags.template;
+  }
+  if (flags.recipient !== undefined) filter.recipient = flags.recipient;
+  if (flags.since !== undefined) filter.sinceMs = parseDuration(flags.since, '--since');
+  return filter;
+}
+
+export async function statusCommand(flags: { json?: boolean }): Promise<void> {
+  await withDb(async (db) => {
+    const status = await statusCounts(db.kysely);
+    if (flags.json) return print(JSON.stringify(status));
+    const lines = Object.entries(status.byStatus).map(([s, n]) => `  ${s.padEnd(11)} ${n}`);
+    const age = status.oldestDueAgeSeconds == null ? 'none' : `${status.oldestDueAgeSeconds.toFixed(1)} s`;
+    print(`outbox by status:\n${lines.join('\n')}\noldest due row waiting: ${age}`);
+  });
+}
+
+export async function listCommand(flags: FilterFlags & { limit?: string; json?: boolean }): Promise<void> {
+  const limit = flags.limit === undefined ? 50 : Number(flags.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ValidationError('--limit', 'must be an integer from 1 to 10000');
+  const filter = toFilter(flags);
+  await withDb(async (db) => {
+    const rows = await listRows(db.kysely, filter, limit);
+    if (flags.json) return print(JSON.stringify(rows));
+    if (rows.length === 0) return print('no rows');
+    for (const r of rows) {
+      print(`${r.id}  ${r.status.padEnd(10)} ${String(r.attempts).padStart(2)}/${r.max_attempts}  ${r.template.padEnd(16)} ${r.recipient}  ${r.created_at.toISOString()}${r.last_error ? `  ${r.last_error}` : ''}`);
+    }
+  });
+}
+
+export async function showCommand(id: string, flags: { json?: boolean }): Promise<void> {
+  await withDb(async (db) => {
+    const found = await showRow(db.kysely, id);
+    if (!found) throw new ValidationError('id', `no outbox row ${id}`);
+    // Sensitive props (token links) are masked here too: terminals end up in screenshots.
+    const sensitive = new Set<string>(getTemplate(found.row.template)?.sensitiveProps ?? []);
+    const props = Object.fromEntries(Object.entries(found.row.props).map(([k, v]) => [k, sensitive.has(k) ? '[sensitive]' : v]));
+    const shown = { row: { ...found.row, props }, attempts: found.attempts };
+    if (flags.json) return print(JSON.stringify(shown));
+    const r = shown.row;
+    print(
+      [
+        `id          ${r.id}`,
+        `template    ${r.template}${r.locale ? ` (${r.locale})` : ''}`,
+        `to          ${r.recipient}`,
+        `status      ${r.status}  (attempts ${r.attempts}/${r.max_attempts})`,
+        `created     ${r.created_at.toISOString()}`,
+        `send after  ${r.send_after.toISOString()}${r.not_after ? `   not after ${r.not_after.toISOString()}` : ''}`,
+        `sent        ${r.sent_at ? r.sent_at.toISOString() : '-'}`,
+        `last error  ${r.last_error ?? '-'}`,
+        `props       ${JSON.stringify(r.props)}`,
+        `attempts:`,
+        ...shown.attempts.map(
+          (a) =>
+            `  #${a.attempt} ${a.started_at.toISOString()} ${a.transport} ${a.outcome}${a.error_class ? ` (${a.error_class})` : ''}` +
+            `${a.response_code ? ` ${a.response_code}` : ''} ${a.response ?? a.error_message ?? ''}`,
+        ),
+      ].join('\n'),
+    );
+  });
+}
+
+export async function replayCommand(
+  ids: string[],
+  flags: FilterFlags & { dryRun?: boolean; resend?: boolean; json?: boolean },
+): Promise<void> {
+  const byFilter = flags.status !== undefined || flags.template !== undefined || flags.since !== undefined || flags.recipient !== undefined;
+  if (ids.length > 0 && byFilter) throw new ValidationError('id', 'give either ids or filters (--status, --template, --since), not both');
+  if (ids.length === 0 && !byFilter) throw new ValidationError('id', 'give one or more ids, or --status failed [--template T] [--since 1h]');
+  const options = { dryRun: flags.dryRun ?? false, resend: flags.resend ?? false };
+  await withDb(async (db) => {
+    const result = ids.length > 0 ? await replayIds(db.kysely, ids, options) : await replayFilter(db.kysely, toFilter(flags), options);
+    if (flags.json) return print(JSON.stringify(result));
+    if (options.dryRun) {
+      print(`${result.matched.length} row(s) would be replayed (dry run):`);
+      for (const id of result.matched) print(`  ${id}`);
+      return;
+    }
+    print(`replayed ${result.replayed.length} of ${result.matched.length} row(s)`);
+    const skipped = result.matched.filter((id) => !result.replayed.includes(id));
+    for (const id of skipped) print(`  skipped ${id}: not failed, expired or cancelled (use --resend for a sent row)`);
+  });
+}
+
+export async function cancelCommand(id: string): Promise<void> {
+  await withDb(async (db) => {
+    const result = await cancelRow(db.kysely, id);
+    if (result.cancelled) return print(`cancelled ${id}`);
+    throw new ValidationError('id', `row ${id} is ${result.status}; only pending, queued or retrying rows can be cancelled`);
+  });
+}

@@ -1,0 +1,71 @@
+// `mailroom <command>`: each command is a thin shell over the modules that do the work.
+import { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { ValidationError } from '../errors.ts';
+import { migrate } from '../migrate.ts';
+import { devCommand } from './commands/dev.ts';
+import { cancelCommand, listCommand, replayCommand, showCommand, statusCommand } from './commands/outbox.ts';
+import { workerCommand } from './commands/worker.ts';
+import { exitWithError } from './process.ts';
+
+const program = new Command('mailroom')
+  .description('A transactional email outbox for PostgreSQL.')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(`mailroom: ${text.replace(/^error: /, '')}`) });
+
+program
+  .command('migrate')
+  .description('create or update the mailroom schema, the template catalogue and pg-boss in DATABASE_URL')
+  .action(async () => {
+    const config = loadConfig();
+    if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required (e.g. postgres://user@host/db)');
+    const { applied } = await migrate(config.DATABASE_URL);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+  });
+
+program
+  .command('worker')
+  .description('run the relay, the sender and the sweeper until SIGTERM')
+  .action(workerCommand);
+
+program
+  .command('dev')
+  .description('everything in one process: embedded PostgreSQL (unless DATABASE_URL is set), migrations, worker, captured mail')
+  .option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data', '.data/postgres')
+  .action((options: { dataDir: string }) => devCommand(options));
+
+program.command('status').description('rows by status and the age of the oldest due row').option('--json').action(statusCommand);
+
+const withFilters = (command: Command) =>
+  command
+    .option('--status <status>', 'pending, queued, sending, retrying, sent, failed, cancelled, suppressed or expired')
+    .option('--template <name>', 'template name')
+    .option('--recipient <address>', 'recipient address')
+    .option('--since <duration>', 'created within, e.g. 15m, 1h, 7d');
+
+withFilters(program.command('list').description('latest outbox rows, newest first'))
+  .option('--limit <n>', 'how many rows', '50')
+  .option('--json')
+  .action(listCommand);
+
+program
+  .command('show')
+  .description('one row with all its attempts')
+  .argument('<id>', 'outbox id')
+  .option('--json')
+  .action(showCommand);
+
+withFilters(
+  program
+    .command('replay')
+    .description('put failed (or expired, cancelled) rows back in line: by id, or by filter')
+    .argument('[ids...]', 'outbox ids'),
+)
+  .option('--dry-run', 'show what would be replayed, change nothing')
+  .option('--resend', 'also replay rows that were sent')
+  .option('--json')
+  .action(replayCommand);
+
+program.command('cancel').description('cancel a row that has not been sent').argument('<id>', 'outbox id').action(cancelCommand);
+
+program.parseAsync(process.argv).catch(exitWithError);

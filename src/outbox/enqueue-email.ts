@@ -1,0 +1,76 @@
+// The public way to send an email: write it into the outbox inside the caller's
+// transaction. One INSERT; no NOTIFY (it would serialise every commit in the
+// cluster, see DESIGN.md); the relay finds the row by polling.
+import { CompiledQuery, type Kysely } from 'kysely';
+import type pg from 'pg';
+import type { TemplateName, TemplateProps } from '../templates/catalogue.ts';
+import { validateEnqueue, type EnqueueRequest } from './validate.ts';
+
+export interface EnqueueEmail<T extends TemplateName = TemplateName> {
+  template: T;
+  /** One address. Use one enqueue per recipient. */
+  to: string;
+  props: TemplateProps<T>;
+  /** The same key twice yields one email; the second call returns the first id. */
+  idempotencyKey?: string;
+  /** Not before this time (default: now). */
+  sendAfter?: Date;
+  /** Never after this time, e.g. the token's expiry; past it the row ends `expired`. Default: now + the template's ttl. */
+  notAfter?: Date;
+  /** -100..100, higher first. Default: the template's priority. */
+  priority?: number;
+  locale?: string;
+}
+
+/** A Kysely instance or transaction (any schema), or a node-postgres client or pool. */
+export type Executor = Kysely<any> | Pick<pg.ClientBase, 'query'>;
+
+const INSERT = `
+  insert into mailroom.outbox as o
+    (template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale)
+  select t.name, $2, $3::jsonb, $4, coalesce($5::timestamptz, now()),
+         coalesce($6::timestamptz, now() + t.ttl), coalesce($7::int, t.priority), t.max_attempts, $8
+    from mailroom.template t where t.name = $1
+  on conflict (idempotency_key) do nothing
+  returning o.id`;
+
+// Only when the key was taken. A separate statement: the INSERT's snapshot may
+// predate the commit of the row it collided with.
+const BY_KEY = `select id from mailroom.outbox where idempotency_key = $1`;
+
+/**
+ * Enqueue an email in the caller's transaction and return its outbox id.
+ * Throws ValidationError (naming the field) before writing anything.
+ */
+export async function enqueueEmail<T extends TemplateName>(executor: Executor, email: EnqueueEmail<T>): Promise<string> {
+  const request = email as EnqueueRequest;
+  const { propsJson } = validateEnqueue(request);
+  const params = [
+    request.template,
+    request.to,
+    propsJson,
+    request.idempotencyKey ?? null,
+    request.sendAfter ?? null,
+    request.notAfter ?? null,
+    request.priority ?? null,
+    request.locale ?? null,
+  ];
+  const inserted = await run(executor, INSERT, params);
+  if (inserted[0]) return inserted[0].id;
+  if (request.idempotencyKey == null) {
+    // The template row is missing: the database was not migrated with this code's catalogue.
+    throw new Error(`template "${request.template}" is not in mailroom.template: run \`mailroom migrate\``);
+  }
+  const existing = await run(executor, BY_KEY, [request.idempotencyKey]);
+  if (!existing[0]) throw new Error('idempotency key collided with a row that is no longer visible');
+  return existing[0].id;
+}
+
+async function run(executor: Executor, text: string, params: unknown[]): Promise<{ id: string }[]> {
+  if (isKysely(executor)) return (await executor.executeQuery<{ id: string }>(CompiledQuery.raw(text, params))).rows;
+  return (await executor.query<{ id: string }>(text, params)).rows;
+}
+
+function isKysely(executor: Executor): executor is Kysely<any> {
+  return typeof (executor as Kysely<any>).executeQuery === 'function' && typeof (executor as Kysely<any>).selectFrom === 'function';
+}

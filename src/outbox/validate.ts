@@ -1,0 +1,75 @@
+// Checks an enqueue request before anything is written. Every failure is a
+// ValidationError naming the field, in the same words as mailroom.enqueue() in SQL.
+import { ValidationError } from '../errors.ts';
+import { getTemplate, type TemplateDefinition } from '../templates/catalogue.ts';
+
+/** One @, no whitespace, brackets or control characters, a dotted domain; as mailroom.is_valid_address(). */
+const ADDRESS = /^[^\s@<>()[\],;:"\\\x01-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const LINE_BREAK = /[\r\n]/;
+const LOCALE = /^[a-z]{2}(-[A-Z]{2})?$/;
+export const MAX_PROPS_BYTES = 64 * 1024;
+
+export function isValidAddress(address: string): boolean {
+  return address.length <= 254 && ADDRESS.test(address);
+}
+
+export interface EnqueueRequest {
+  template: string;
+  to: string;
+  props: unknown;
+  idempotencyKey?: string | null;
+  sendAfter?: Date | null;
+  notAfter?: Date | null;
+  priority?: number | null;
+  locale?: string | null;
+}
+
+export interface ValidatedRequest {
+  definition: TemplateDefinition;
+  props: Record<string, unknown>;
+  propsJson: string;
+}
+
+export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
+  if (request === null || typeof request !== 'object') throw new ValidationError('request', 'must be an object');
+  const definition = getTemplate(String(request.template));
+  if (!definition) throw new ValidationError('template', `unknown template "${String(request.template)}"`);
+
+  if (typeof request.to !== 'string') throw new ValidationError('to', 'must be a string');
+  if (LINE_BREAK.test(request.to)) throw new ValidationError('to', 'contains a line break (CR or LF)');
+  if (!isValidAddress(request.to)) throw new ValidationError('to', `malformed address "${request.to}"`);
+
+  const parsed = definition.schema.safeParse(request.props);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = ['props', ...issue.path.map(String)].join('.');
+    throw new ValidationError(field, issue.message);
+  }
+  const props = parsed.data as Record<string, unknown>;
+  const propsJson = JSON.stringify(props);
+  const bytes = Buffer.byteLength(propsJson);
+  if (bytes > MAX_PROPS_BYTES) throw new ValidationError('props', `are ${bytes} bytes, over the 64 KiB limit`);
+
+  const key = request.idempotencyKey;
+  if (key != null) {
+    if (typeof key !== 'string' || key.length === 0 || key.length > 200 || LINE_BREAK.test(key)) {
+      throw new ValidationError('idempotencyKey', 'must be one line of 1 to 200 characters');
+    }
+  }
+  checkDate(request.sendAfter, 'sendAfter');
+  checkDate(request.notAfter, 'notAfter');
+  const priority = request.priority;
+  if (priority != null && !(Number.isInteger(priority) && priority >= -100 && priority <= 100)) {
+    throw new ValidationError('priority', 'must be an integer from -100 to 100');
+  }
+  const locale = request.locale;
+  if (locale != null && (typeof locale !== 'string' || !LOCALE.test(locale))) {
+    throw new ValidationError('locale', 'must be a language tag like en or pt-BR');
+  }
+  return { definition, props, propsJson };
+}
+
+function checkDate(value: unknown, field: string): void {
+  if (value == null) return;
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new ValidationError(field, 'must be a valid Date');
+}

@@ -1,0 +1,83 @@
+// The relay loop: poll for due rows, hand them to pg-boss, wake the local sender.
+// It goes again at once while batches come back full, and otherwise sleeps
+// RELAY_POLL_MS, so an idle system costs one indexed query per poll.
+import type pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import { claimDueRows } from './claim.ts';
+
+export interface RelayOptions {
+  pool: pg.Pool;
+  boss: PgBoss;
+  logger: Logger;
+  pollMs: number;
+  batchSize: number;
+  jobTimeoutSeconds: number;
+  /** Called after each commit that queued rows: the in-process hand-off. */
+  onQueued: (count: number) => void;
+}
+
+export interface Relay {
+  /** Resolves once the loop has stopped; no claim transaction is left open. */
+  stop(): Promise<void>;
+  /** Run a claim now instead of waiting out the poll (e.g. after a wake-up ping). */
+  wake(): void;
+  lastClaimAt(): number;
+}
+
+export function startRelay(options: RelayOptions): Relay {
+  let stopping = false;
+  let lastClaimAt = Date.now();
+  let wakeSleep: (() => void) | undefined;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeSleep = undefined;
+        resolve();
+      }
+      wakeSleep = done;
+    });
+
+  const loop = (async () => {
+    let failures = 0;
+    while (!stopping) {
+      let claimed = 0;
+      try {
+        const client = await options.pool.connect();
+        try {
+          const rows = await claimDueRows(client, options.boss, {
+            batchSize: options.batchSize,
+            jobTimeoutSeconds: options.jobTimeoutSeconds,
+          });
+          claimed = rows.length;
+        } finally {
+          client.release();
+        }
+        lastClaimAt = Date.now();
+        failures = 0;
+        if (claimed > 0) options.onQueued(claimed);
+      } catch (error) {
+        failures += 1;
+        options.logger.error({ err: error }, 'relay: claim failed; backing off');
+        await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
+        continue;
+      }
+      if (claimed < options.batchSize && !stopping) await sleep(options.pollMs);
+    }
+  })();
+
+  return {
+    async stop() {
+      stopping = true;
+      wakeSleep?.();
+      await loop;
+    },
+    wake() {
+      wakeSleep?.();
+    },
+    lastClaimAt: () => lastClaimAt,
+  };
+}

@@ -1,0 +1,36 @@
+// Development transport: each message is written as .eml (the exact bytes SMTP
+// would carry) and .html (to open in a browser) under CAPTURE_DIR. Nothing leaves the machine.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+import type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
+
+export function createCaptureTransport(options: { dir: string; logger?: Logger }): Transport {
+  const dir = resolve(options.dir);
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  let ready: Promise<unknown> | undefined;
+
+  return {
+    name: 'capture',
+    async send(email: OutgoingEmail): Promise<SendReceipt> {
+      ready ??= mkdir(dir, { recursive: true });
+      await ready;
+      const info = await composer.sendMail({
+        messageId: email.messageId,
+        from: email.from,
+        to: email.to,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+        headers: { 'X-Mailroom-Id': email.outboxId },
+      });
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const base = join(dir, `${stamp}-${email.outboxId}`);
+      await Promise.all([writeFile(`${base}.eml`, info.message as Buffer), writeFile(`${base}.html`, email.html)]);
+      options.logger?.info({ outboxId: email.outboxId, path: `${base}.eml` }, 'captured email');
+      return { providerMessageId: email.messageId, responseCode: null, response: `captured ${base}.eml` };
+    },
+    async close() {},
+  };
+}

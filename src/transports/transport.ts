@@ -1,0 +1,32 @@
+// The one contract every transport keeps. send() resolves with what the provider
+// said on acceptance, or rejects with a SendError whose class decides what the
+// worker does next (retry, fail, slow down).
+
+export interface OutgoingEmail {
+  outboxId: string;
+  /** `<outbox-id@domain>`: the same on every try, so a duplicate is recognisable downstream. */
+  messageId: string;
+  from: string;
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface SendReceipt {
+  providerMessageId: string | null;
+  responseCode: number | null;
+  /** The provider's acceptance line, kept in the attempt row. */
+  response: string | null;
+}
+
+export interface Transport {
+  readonly name: string;
+  send(email: OutgoingEmail): Promise<SendReceipt>;
+  /** Stop accepting sends and drop open connections; sends still in flight reject. */
+  close(): Promise<void>;
+}
+
+export function messageIdFor(outboxId: string, domain: string): string {
+  return `<${outboxId}@${domain}>`;
+}

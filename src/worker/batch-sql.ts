@@ -1,0 +1,126 @@
+// The sender's two statements. Each covers the whole batch, so a batch of 50
+// costs two round trips to PostgreSQL, not a hundred.
+import type pg from 'pg';
+import type { OutboxStatus } from '../db/types.ts';
+
+export interface MarkedRow {
+  id: string;
+  job_id: string;
+  status: Extract<OutboxStatus, 'sending' | 'expired' | 'suppressed'>;
+  attempts: number;
+  max_attempts: number;
+  template: string;
+  recipient: string;
+  props: Record<string, unknown>;
+  locale: string | null;
+}
+
+// Only a row still `queued` under this very job becomes `sending`: a row already
+// sent, cancelled, or handed to another job since (sweeper, replay) is skipped, so
+// the same email is never sent twice by two live workers. Rows past not_after end
+// `expired`, rows to a suppressed address `suppressed`, both without a send.
+const MARK_SENDING = `
+  with batch as (
+    select o.id,
+           case when o.not_after <= now() then 'expired'
+                when exists (select 1 from mailroom.suppression s where s.address = lower(o.recipient)) then 'suppressed'
+                else 'sending' end as next_status
+      from mailroom.outbox o
+      join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id
+     where o.status = 'queued'
+       for update of o
+  )
+  update mailroom.outbox o
+     set status = batch.next_status,
+         attempts = o.attempts + (batch.next_status = 'sending')::int,
+         last_error = case batch.next_status when 'expired' then 'not_after passed before it could be sent'
+                                             when 'suppressed' then 'recipient is on the suppression list'
+                                             else o.last_error end,
+         updated_at = now()
+    from batch
+   where o.id = batch.id
+  returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale`;
+
+export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[]): Promise<MarkedRow[]> {
+  const { rows } = await db.query<MarkedRow>(MARK_SENDING, [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId)]);
+  return rows;
+}
+
+export interface AttemptResult {
+  outboxId: string;
+  jobId: string;
+  attempt: number;
+  transport: string;
+  /** `released`: never sent (shutdown); the row goes back to pending and the try is not counted. */
+  outcome: 'sent' | 'retry' | 'failed' | 'released';
+  nextStatus: 'sent' | 'retrying' | 'failed' | 'pending';
+  errorClass: string | null;
+  messageId: string | null;
+  providerMessageId: string | null;
+  responseCode: number | null;
+  response: string | null;
+  errorMessage: string | null;
+  startedAt: Date;
+  retryDelayMs: number;
+  /** Props to remove from the row once sent: links that carry tokens. */
+  scrub: string[];
+}
+
+// Attempt rows are written whatever happened to the row meanwhile: the try took
+// place and the audit trail must say so. The status update, though, only applies
+// while this job still owns the row (status `sending`, same job_id); if the
+// sweeper took it back, the sweeper's decision stands.
+const RECORD_RESULTS = `
+  with r as (
+    select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::int[], $11::text[], $12::text[], $13::timestamptz[],
+                         $14::int[], $15::text[])
+      as r(outbox_id, job_id, attempt, transport, outcome, next_status, error_class,
+           message_id, provider_message_id, response_code, response, error_message, started_at,
+           retry_delay_ms, scrub)
+  ), attempts as (
+    insert into mailroom.delivery_attempt
+      (outbox_id, attempt, transport, outcome, error_class, message_id, provider_message_id,
+       response_code, response, error_message, started_at)
+    select outbox_id, attempt, transport, outcome, error_class, message_id, provider_message_id,
+           response_code, response, error_message, started_at
+      from r where outcome <> 'released'
+  )
+  update mailroom.outbox o
+     set status = r.next_status,
+         attempts = o.attempts - (r.outcome = 'released')::int,
+         sent_at = case when r.next_status = 'sent' then now() else o.sent_at end,
+         send_after = case when r.next_status = 'retrying' then now() + r.retry_delay_ms * interval '1 millisecond'
+                           else o.send_after end,
+         job_id = case when r.next_status in ('retrying', 'pending') then null else o.job_id end,
+         queued_at = case when r.next_status in ('retrying', 'pending') then null else o.queued_at end,
+         last_error = case when r.outcome = 'released' then o.last_error else r.error_message end,
+         provider_message_id = coalesce(r.provider_message_id, o.provider_message_id),
+         props = case when r.next_status = 'sent' and r.scrub <> '[]'
+                      then o.props - array(select jsonb_array_elements_text(r.scrub::jsonb))
+                      else o.props end,
+         updated_at = now()
+    from r
+   where o.id = r.outbox_id and o.job_id = r.job_id and o.status = 'sending'`;
+
+export async function recordResults(db: pg.Pool, results: AttemptResult[]): Promise<void> {
+  if (results.length === 0) return;
+  const column = <K extends keyof AttemptResult>(key: K) => results.map((r) => r[key]);
+  await db.query(RECORD_RESULTS, [
+    column('outboxId'),
+    column('jobId'),
+    column('attempt'),
+    column('transport'),
+    column('outcome'),
+    column('nextStatus'),
+    column('errorClass'),
+    column('messageId'),
+    column('providerMessageId'),
+    column('responseCode'),
+    column('response'),
+    column('errorMessage'),
+    column('startedAt'),
+    column('retryDelayMs'),
+    results.map((r) => JSON.stringify(r.scrub)),
+  ]);
+}

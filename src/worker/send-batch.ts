@@ -1,0 +1,122 @@
+// One batch of pg-boss jobs: mark sending -> render -> send -> record.
+// Network I/O happens between two short statements, never inside a transaction.
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { RenderError, SendError } from '../errors.ts';
+import { getTemplate } from '../templates/catalogue.ts';
+import { renderEmail } from '../templates/render.ts';
+import { messageIdFor, type Transport } from '../transports/index.ts';
+import { markSending, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
+import { retryDelayMs, type RetryPolicy } from './retry-policy.ts';
+
+export interface SenderOptions {
+  pool: pg.Pool;
+  transport: Transport;
+  logger: Logger;
+  from: string;
+  messageIdDomain: string;
+  retry: RetryPolicy;
+  /** True once shutdown began: rows not yet handed to the transport are released, not sent. */
+  isStopping: () => boolean;
+}
+
+export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
+  const rows = await markSending(options.pool, jobs);
+  const toSend = rows.filter((row) => row.status === 'sending');
+  for (const row of rows) {
+    if (row.status !== 'sending') options.logger.info({ outboxId: row.id, template: row.template, outcome: row.status }, 'not sent');
+  }
+  const results = await Promise.all(toSend.map((row) => sendOne(options, row)));
+  await recordResults(options.pool, results);
+}
+
+async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptResult> {
+  const startedAt = new Date();
+  const messageId = messageIdFor(row.id, options.messageIdDomain);
+  const base = {
+    outboxId: row.id,
+    jobId: row.job_id,
+    attempt: row.attempts,
+    transport: options.transport.name,
+    messageId,
+    startedAt,
+    scrub: [...(getTemplate(row.template)?.sensitiveProps ?? [])],
+  };
+  if (options.isStopping()) {
+    return {
+      ...base,
+      outcome: 'released',
+      nextStatus: 'pending',
+      errorClass: null,
+      providerMessageId: null,
+      responseCode: null,
+      response: null,
+      errorMessage: null,
+      retryDelayMs: 0,
+    };
+  }
+  let result: AttemptResult;
+  try {
+    const rendered = await renderEmail(row.template, row.props);
+    const receipt = await options.transport.send({
+      outboxId: row.id,
+      messageId,
+      from: options.from,
+      to: row.recipient,
+      ...rendered,
+    });
+    result = {
+      ...base,
+      outcome: 'sent',
+      nextStatus: 'sent',
+      errorClass: null,
+      providerMessageId: receipt.providerMessageId,
+      responseCode: receipt.responseCode,
+      response: receipt.response,
+      errorMessage: null,
+      retryDelayMs: 0,
+    };
+  } catch (error) {
+    result = failureResult(options, row, base, error);
+  }
+  options.logger.info(
+    {
+      outboxId: row.id,
+      template: row.template,
+      transport: result.transport,
+      attempt: result.attempt,
+      outcome: result.outcome,
+      errorClass: result.errorClass ?? undefined,
+      responseCode: result.responseCode ?? undefined,
+      durationMs: Date.now() - startedAt.getTime(),
+    },
+    result.outcome === 'sent' ? 'sent' : `send ${result.outcome}: ${result.errorMessage}`,
+  );
+  return result;
+}
+
+function failureResult(
+  options: SenderOptions,
+  row: MarkedRow,
+  base: Omit<AttemptResult, 'outcome' | 'nextStatus' | 'errorClass' | 'providerMessageId' | 'responseCode' | 'response' | 'errorMessage' | 'retryDelayMs'>,
+  error: unknown,
+): AttemptResult {
+  const sendError =
+    error instanceof SendError
+      ? error
+      : new SendError('transient', error instanceof Error ? error.message : String(error));
+  const exhausted = row.attempts >= row.max_attempts;
+  const retry = sendError.retryable && !exhausted && !(sendError instanceof RenderError);
+  const message = exhausted && sendError.retryable ? `${sendError.message} (attempts exhausted)` : sendError.message;
+  return {
+    ...base,
+    outcome: retry ? 'retry' : 'failed',
+    nextStatus: retry ? 'retrying' : 'failed',
+    errorClass: sendError.errorClass,
+    providerMessageId: null,
+    responseCode: sendError.responseCode ?? null,
+    response: sendError.response ?? null,
+    errorMessage: message,
+    retryDelayMs: retry ? retryDelayMs(options.retry, row.attempts) : 0,
+  };
+}

@@ -1,0 +1,128 @@
+// `mailroom worker`: relay, sender and sweeper in one process. Run as many such
+// processes as you like; they coordinate only through PostgreSQL.
+import type { PgBoss } from 'pg-boss';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
+import { startRelay, type Relay } from '../relay/relay.ts';
+import type { Transport } from '../transports/index.ts';
+import { sendBatch } from './send-batch.ts';
+import { sweepLostRows } from './sweeper.ts';
+
+export interface WorkerDeps {
+  config: Config;
+  db: Db;
+  boss: PgBoss;
+  transport: Transport;
+  logger: Logger;
+}
+
+export interface Worker {
+  /**
+   * Stop taking work, let sends in flight finish for SHUTDOWN_GRACE_MS, then abort
+   * the rest; every row leaves `sending` (sent, retrying, or back to pending).
+   */
+  stop(): Promise<void>;
+  /** Liveness of the loops, for /readyz. */
+  health(): { relayLastClaimAt: number; sweeperLastRunAt: number; inFlightBatches: number };
+}
+
+export async function startWorker({ config, db, boss, transport, logger }: WorkerDeps): Promise<Worker> {
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
+  const senderOptions = {
+    pool: db.pool,
+    transport,
+    logger,
+    from: config.MAIL_FROM,
+    messageIdDomain: config.MESSAGE_ID_DOMAIN,
+    retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+    isStopping: () => stopping,
+  };
+
+  // One pg-boss worker per unit of concurrency, each with its own id, so the relay
+  // can wake them all (notifyWorker wakes one id).
+  const workerIds: string[] = [];
+  for (let i = 0; i < config.WORKER_CONCURRENCY; i++) {
+    workerIds.push(
+      await boss.work<SendJobData>(
+        SEND_QUEUE,
+        { batchSize: config.WORKER_BATCH_SIZE, pollingIntervalSeconds: 0.5 },
+        async (jobs) => {
+          const batch = sendBatch(
+            senderOptions,
+            jobs.map((job) => ({ outboxId: job.data.outboxId, jobId: job.id })),
+          );
+          inFlight.add(batch);
+          try {
+            await batch;
+          } finally {
+            inFlight.delete(batch);
+          }
+        },
+      ),
+    );
+  }
+
+  const relay: Relay = startRelay({
+    pool: db.pool,
+    boss,
+    logger,
+    pollMs: config.RELAY_POLL_MS,
+    batchSize: config.RELAY_BATCH_SIZE,
+    jobTimeoutSeconds: config.WORKER_JOB_TIMEOUT_S,
+    onQueued: () => {
+      for (const id of workerIds) boss.notifyWorker(id);
+    },
+  });
+
+  let sweeperLastRunAt = Date.now();
+  const sweep = async () => {
+    try {
+      const { requeued, fromSending } = await sweepLostRows(db.pool);
+      sweeperLastRunAt = Date.now();
+      if (requeued > 0) {
+        logger.warn({ requeued, fromSending }, 'sweeper: re-queued rows whose job was lost');
+        relay.wake();
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'sweeper: sweep failed');
+    }
+  };
+  const sweeper = setInterval(sweep, config.SWEEP_INTERVAL_MS);
+  void sweep();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        clearInterval(sweeper);
+        await boss.offWork(SEND_QUEUE, { wait: false }).catch(() => {});
+        await relay.stop();
+        const drained = await waitFor(Promise.allSettled([...inFlight]), config.SHUTDOWN_GRACE_MS);
+        if (!drained) {
+          logger.warn({ batches: inFlight.size }, 'shutdown: sends still in flight after the grace period; aborting them');
+          // Open connections are dropped; the sends reject and are recorded as retrying.
+          await transport.close();
+          await Promise.allSettled([...inFlight]);
+        }
+        await boss.stop({ graceful: true, timeout: 2_000, close: true });
+        await transport.close();
+      })();
+      return stopped;
+    },
+    health: () => ({ relayLastClaimAt: relay.lastClaimAt(), sweeperLastRunAt, inFlightBatches: inFlight.size }),
+  };
+}
+
+async function waitFor(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
