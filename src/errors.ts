@@ -27,8 +27,9 @@ export class SendError extends Error {
     this.name = 'SendError';
   }
 
+  /** Everything but permanent: a config fault (bad credentials) is ours to fix, not the email's. */
   get retryable(): boolean {
-    return this.errorClass !== 'permanent' && this.errorClass !== 'config';
+    return this.errorClass !== 'permanent';
   }
 }
 
