@@ -46,6 +46,13 @@ const schema = z
     RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
   })
   .superRefine((env, ctx) => {
+    if (env.WORKER_JOB_TIMEOUT_S * 1000 <= env.SMTP_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKER_JOB_TIMEOUT_S'],
+        message: `must exceed SMTP_TIMEOUT_MS (${env.SMTP_TIMEOUT_MS} ms): a slow send would be taken for a dead worker`,
+      });
+    }
     if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
       ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when MAIL_TRANSPORT=smtp' });
     }

@@ -18,6 +18,8 @@ export interface SenderOptions {
   retry: RetryPolicy;
   /** True once shutdown began: rows not yet handed to the transport are released, not sent. */
   isStopping: () => boolean;
+  /** Aborted when shutdown gives up waiting: sends still in flight are abandoned. */
+  abortSignal: AbortSignal;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
@@ -58,13 +60,10 @@ async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptR
   let result: AttemptResult;
   try {
     const rendered = await renderEmail(row.template, row.props);
-    const receipt = await options.transport.send({
-      outboxId: row.id,
-      messageId,
-      from: options.from,
-      to: row.recipient,
-      ...rendered,
-    });
+    const receipt = await abandonOnAbort(
+      options.transport.send({ outboxId: row.id, messageId, from: options.from, to: row.recipient, ...rendered }),
+      options.abortSignal,
+    );
     result = {
       ...base,
       outcome: 'sent',
@@ -119,4 +118,21 @@ function failureResult(
     errorMessage: message,
     retryDelayMs: retry ? retryDelayMs(options.retry, row.attempts) : 0,
   };
+}
+
+/**
+ * A send abandoned at shutdown may still complete on the wire: it is recorded as
+ * ambiguous (retried with the same Message-ID), never as a clean failure.
+ */
+function abandonOnAbort<T>(send: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abandoned());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abandoned());
+    signal.addEventListener('abort', onAbort, { once: true });
+    send.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function abandoned(): SendError {
+  return new SendError('ambiguous', 'send abandoned at shutdown; it may have been delivered');
 }

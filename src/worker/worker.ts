@@ -30,6 +30,7 @@ export interface Worker {
 
 export async function startWorker({ config, db, boss, transport, logger }: WorkerDeps): Promise<Worker> {
   let stopping = false;
+  const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
   const senderOptions = {
     pool: db.pool,
@@ -39,6 +40,7 @@ export async function startWorker({ config, db, boss, transport, logger }: Worke
     messageIdDomain: config.MESSAGE_ID_DOMAIN,
     retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
     isStopping: () => stopping,
+    abortSignal: abort.signal,
   };
 
   // One pg-boss worker per unit of concurrency, each with its own id, so the relay
@@ -103,9 +105,9 @@ export async function startWorker({ config, db, boss, transport, logger }: Worke
         await relay.stop();
         const drained = await waitFor(Promise.allSettled([...inFlight]), config.SHUTDOWN_GRACE_MS);
         if (!drained) {
-          logger.warn({ batches: inFlight.size }, 'shutdown: sends still in flight after the grace period; aborting them');
-          // Open connections are dropped; the sends reject and are recorded as retrying.
-          await transport.close();
+          logger.warn({ batches: inFlight.size }, 'shutdown: sends still in flight after the grace period; abandoning them');
+          // Abandoned sends are recorded as ambiguous attempts and retried later.
+          abort.abort();
           await Promise.allSettled([...inFlight]);
         }
         await boss.stop({ graceful: true, timeout: 2_000, close: true });
