@@ -1,0 +1,56 @@
+// `npm run bench [-- enqueue|throughput]`: runs the benchmarks, prints a table,
+// writes bench/results/<time>.json. Figures mean something only beside their
+// baseline from the same run; see docs/performance.md.
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { benchEnqueue } from './enqueue.ts';
+import { benchDatabase } from './support/database.ts';
+import { benchThroughput } from './throughput.ts';
+
+const only = process.argv[2];
+if (only && !['enqueue', 'throughput'].includes(only)) {
+  console.error(`bench: unknown benchmark "${only}" (enqueue or throughput)`);
+  process.exit(2);
+}
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const emails = Number(process.env.BENCH_EMAILS ?? 5000);
+const latencySeconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+
+const database = await benchDatabase();
+const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${database.server}`;
+console.log(`machine: ${machine}\n`);
+const results: Record<string, unknown> = { at: new Date().toISOString(), machine };
+try {
+  if (!only || only === 'enqueue') {
+    const figures = await benchEnqueue(database, { seconds, rounds });
+    results.enqueue = figures;
+    console.log(`Enqueue inside an app transaction (${rounds} alternating rounds of ${seconds} s per variant)`);
+    console.table(figures);
+    for (const clients of [1, 16]) {
+      const base = figures.find((f) => f.clients === clients && f.variant === 'token only')!;
+      const withIt = figures.find((f) => f.clients === clients && f.variant !== 'token only')!;
+      console.log(
+        `  ${clients} client(s): marginal p50 ${(withIt.p50Ms - base.p50Ms).toFixed(3)} ms, throughput ratio ${(withIt.perSecond / base.perSecond).toFixed(2)}x`,
+      );
+    }
+    console.log();
+  }
+  if (!only || only === 'throughput') {
+    const figures = await benchThroughput(database, { emails, latencySeconds });
+    results.throughput = figures;
+    console.log(`End to end to a local SMTP sink (${emails} emails)`);
+    console.table([
+      { path: 'bare pooled nodemailer (baseline)', perSecond: figures.baselinePerSecond },
+      { path: 'mailroom outbox -> worker -> SMTP -> audit', perSecond: figures.mailroomPerSecond },
+    ]);
+    console.log(`  ratio ${figures.ratio}x, duplicates at the sink: ${figures.duplicates}`);
+    console.log(`  commit -> SMTP accepted at ${figures.latency.ratePerSecond}/s: p50 ${figures.latency.p50Ms} ms, p95 ${figures.latency.p95Ms} ms, p99 ${figures.latency.p99Ms} ms`);
+  }
+} finally {
+  await database.close();
+}
+await mkdir('bench/results', { recursive: true });
+const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+await writeFile(file, JSON.stringify(results, null, 2));
+console.log(`\nwrote ${file}`);

@@ -1,0 +1,48 @@
+// A fresh, migrated database for one bench run: BENCH_DATABASE_URL's server if set
+// (the database in the URL is only used to connect), else an embedded PostgreSQL.
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
+import { migrate } from '../../src/migrate.ts';
+
+export interface BenchDatabase {
+  url: string;
+  server: string;
+  close(): Promise<void>;
+}
+
+export async function benchDatabase(): Promise<BenchDatabase> {
+  let adminUrl = process.env.BENCH_DATABASE_URL;
+  let stop = async () => {};
+  let server = adminUrl ? `PostgreSQL at ${new URL(adminUrl).host}` : '';
+  if (!adminUrl) {
+    const dir = await mkdtemp(join(tmpdir(), 'mailroom-bench-'));
+    await chmod(dir, 0o755); // mkdtemp makes it 0700; the server runs as the postgres user
+    const embedded = await startEmbeddedPostgres({ dataDir: join(dir, 'pg') });
+    adminUrl = embedded.adminUrl;
+    stop = () => embedded.stop();
+    server = 'embedded PostgreSQL';
+  }
+  const name = `mailroom_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const version = (await admin.query('show server_version')).rows[0].server_version as string;
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  await migrate(url.toString());
+  return {
+    url: url.toString(),
+    server: `${server} ${version}`,
+    async close() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+      await stop();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// End to end: rows in the outbox -> worker -> SMTP 250 at a local sink -> audit row,
+// beside the baseline of bare pooled nodemailer sends to the same sink, same run.
+// Then the latency from commit to accepted at a steady rate.
+import nodemailer from 'nodemailer';
+import pg from 'pg';
+import { launchWorker } from '../src/cli/commands/worker.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { enqueueEmail, renderEmail } from '../src/index.ts';
+import { startCountSink } from './support/count-sink.ts';
+import type { BenchDatabase } from './support/database.ts';
+import { round, summarise } from './support/stats.ts';
+
+const props = { name: 'Ada', verifyUrl: 'https://app.example/verify?token=abc' };
+
+export interface ThroughputFigures {
+  emails: number;
+  baselinePerSecond: number;
+  mailroomPerSecond: number;
+  ratio: number;
+  duplicates: number;
+  latency: { ratePerSecond: number; emails: number; p50Ms: number; p95Ms: number; p99Ms: number };
+}
+
+export async function benchThroughput(database: BenchDatabase, options: { emails: number; latencySeconds: number }): Promise<ThroughputFigures> {
+  const sink = await startCountSink();
+  const maxConnections = 5;
+  const env = {
+    DATABASE_URL: database.url,
+    MAIL_TRANSPORT: 'smtp',
+    SMTP_URL: sink.url,
+    SMTP_MAX_CONNECTIONS: String(maxConnections),
+    LOG_LEVEL: 'silent',
+  };
+  const pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  try {
+    // Baseline: the same rendered message, sent by nodemailer's pool as fast as it goes.
+    const rendered = await renderEmail('verify-email', props);
+    const transporter = nodemailer.createTransport({ url: sink.url, pool: true, maxConnections, maxMessages: 1000 } as never);
+    const baseStart = performance.now();
+    const inFlight = 200;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < options.emails) {
+          const i = next++;
+          await transporter.sendMail({ from: 'bench@example.test', to: `base${i}@example.test`, ...rendered });
+        }
+      }),
+    );
+    const baselinePerSecond = options.emails / ((performance.now() - baseStart) / 1000);
+    transporter.close();
+
+    // mailroom: a backlog of committed rows, drained by one worker process.
+    await pool.query(
+      `insert into mailroom.outbox (template, recipient, props, max_attempts)
+       select 'verify-email', 'bulk' || g || '@example.test', $1::jsonb, 5 from generate_series(1, $2::int) g`,
+      [JSON.stringify(props), options.emails],
+    );
+    sink.messageIds.clear();
+    const before = sink.received();
+    const config = loadConfig(env);
+    const worker = await launchWorker(config, database.url, createLogger({ level: 'silent' }));
+    const start = performance.now();
+    for (;;) {
+      const { rows } = await pool.query(`select count(*)::int as n from mailroom.outbox where status = 'sent'`);
+      if (rows[0].n >= options.emails) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const mailroomPerSecond = options.emails / ((performance.now() - start) / 1000);
+    const duplicates = sink.received() - before - sink.messageIds.size;
+
+    // Latency at a steady 50 emails/s, each enqueued in its own transaction.
+    await pool.query('truncate mailroom.outbox cascade');
+    const rate = 50;
+    const total = rate * options.latencySeconds;
+    const steadyStart = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = steadyStart + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await enqueueEmail(pool, { template: 'verify-email', to: `steady${i}@example.test`, props });
+    }
+    for (;;) {
+      const { rows } = await pool.query(`select count(*)::int as n from mailroom.outbox where status = 'sent'`);
+      if (rows[0].n >= total) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // created_at is the commit-side clock (now() of the enqueue); the attempt's
+    // finished_at is when the SMTP 250 was recorded, both by the same server clock.
+    const { rows } = await pool.query<{ ms: number }>(
+      `select extract(epoch from (a.finished_at - o.created_at)) * 1000 as ms
+         from mailroom.outbox o join mailroom.delivery_attempt a on a.outbox_id = o.id and a.outcome = 'sent'`,
+    );
+    await worker.stop();
+    const latency = summarise(rows.map((r) => Number(r.ms)));
+    return {
+      emails: options.emails,
+      baselinePerSecond: round(baselinePerSecond, 1),
+      mailroomPerSecond: round(mailroomPerSecond, 1),
+      ratio: round(mailroomPerSecond / baselinePerSecond, 2),
+      duplicates,
+      latency: { ratePerSecond: rate, emails: total, p50Ms: round(latency.p50, 1), p95Ms: round(latency.p95, 1), p99Ms: round(latency.p99, 1) },
+    };
+  } finally {
+    await pool.end();
+    await sink.close();
+  }
+}

@@ -1,0 +1,96 @@
+// Transient failures retry with growing delays; permanent ones fail at once and
+// wait for an operator's replay.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueEmail } from '../src/index.ts';
+import type { RunningWorker } from '../src/cli/commands/worker.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
+import { runCli, startInProcessWorker, testEnv, waitUntil } from './support/worker.ts';
+
+let database: TestDatabase;
+let sink: SmtpSink;
+let worker: RunningWorker;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  sink = await startSmtpSink();
+  pool = new pg.Pool({ connectionString: database.url });
+  worker = await startInProcessWorker(testEnv(database.url, sink.url, { RETRY_BASE_MS: '400' }));
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await pool?.end();
+  await sink?.close();
+  await database?.drop();
+});
+
+const props = { verifyUrl: 'https://app.example/verify?token=abc' };
+const row = async (id: string) => (await pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0];
+const attempts = async (id: string) =>
+  (await pool.query('select * from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id])).rows;
+
+describe('delivery under SMTP errors', () => {
+  it('retries 451 twice, then sends on attempt 3 with growing delays', async () => {
+    sink.respond('greylisted@example.test', [451, 451]);
+    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'greylisted@example.test', props });
+    const done = await waitUntil(() => row(id), (r) => r.status === 'sent', 20_000, 'sent after retries');
+    expect(done.attempts).toBe(3);
+
+    const tries = await attempts(id);
+    expect(tries.map((a) => [a.attempt, a.outcome, a.error_class, a.response_code])).toEqual([
+      [1, 'retry', 'transient', 451],
+      [2, 'retry', 'transient', 451],
+      [3, 'sent', null, 250],
+    ]);
+    // The wait between tries: from one attempt's end to the next one's start.
+    const firstGap = tries[1].started_at - tries[0].finished_at;
+    const secondGap = tries[2].started_at - tries[1].finished_at;
+    // Backoff 400 ms * 2^(n-1), jittered +-20%: about 400 then about 800.
+    expect(firstGap).toBeGreaterThanOrEqual(320);
+    expect(secondGap).toBeGreaterThan(firstGap);
+    expect(secondGap).toBeGreaterThanOrEqual(640);
+    expect(sink.attemptsFor('greylisted@example.test')).toBe(3);
+    expect(sink.messagesTo('greylisted@example.test')).toHaveLength(1);
+  });
+
+  it('fails a 550 after one attempt, and `mailroom replay <id>` sends it once the sink accepts', async () => {
+    sink.respond('rejected@example.test', 550);
+    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'rejected@example.test', props });
+    const failed = await waitUntil(() => row(id), (r) => r.status === 'failed', 15_000, 'failed');
+    expect(failed.attempts).toBe(1);
+    expect(failed.last_error).toMatch(/550/);
+    // No retry is scheduled: wait past the first backoff and check nothing moved.
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await row(id)).status).toBe('failed');
+    expect(await attempts(id)).toMatchObject([{ attempt: 1, outcome: 'failed', error_class: 'permanent', response_code: 550 }]);
+
+    sink.respond('rejected@example.test', 'accept');
+    const replay = await runCli(['replay', id], { DATABASE_URL: database.url });
+    expect(replay.output).toContain('replayed 1 of 1');
+    expect(replay.code).toBe(0);
+
+    const sent = await waitUntil(() => row(id), (r) => r.status === 'sent', 15_000, 'sent after replay');
+    expect(sent.attempts).toBe(2);
+    expect((await attempts(id)).map((a) => a.outcome)).toEqual(['failed', 'sent']);
+  });
+
+  it('replays by filter with --dry-run first, changing nothing', async () => {
+    sink.respond('filtered@example.test', 550);
+    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'filtered@example.test', props });
+    await waitUntil(() => row(id), (r) => r.status === 'failed');
+
+    const dry = await runCli(['replay', '--status', 'failed', '--template', 'verify-email', '--since', '1h', '--dry-run'], {
+      DATABASE_URL: database.url,
+    });
+    expect(dry.code).toBe(0);
+    expect(dry.output).toContain(id);
+    expect((await row(id)).status).toBe('failed');
+
+    const bad = await runCli(['replay', '--status', 'broken'], { DATABASE_URL: database.url });
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toContain('--status');
+  });
+});

@@ -1,0 +1,78 @@
+// Start the real worker (relay + sender + sweeper) in this process, or as a child
+// process running the CLI, against a test database and SMTP sink.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { launchWorker, type RunningWorker } from '../../src/cli/commands/worker.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+
+/** Settings that make the loops quick enough for tests; anything can be overridden. */
+export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    MAIL_TRANSPORT: 'smtp',
+    SMTP_URL: smtpUrl,
+    SMTP_TIMEOUT_MS: '3000',
+    RELAY_POLL_MS: '20',
+    SWEEP_INTERVAL_MS: '500',
+    WORKER_JOB_TIMEOUT_S: '4',
+    RETRY_BASE_MS: '400',
+    SHUTDOWN_GRACE_MS: '3000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  };
+}
+
+export async function startInProcessWorker(env: Record<string, string>): Promise<RunningWorker> {
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  return launchWorker(config, config.DATABASE_URL!, logger);
+}
+
+const CLI = fileURLToPath(new URL('../../bin/mailroom.js', import.meta.url));
+
+export interface ChildWorker {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `mailroom <args>` as a real child process (for signals: SIGKILL, SIGTERM). */
+export function spawnCli(args: string[], env: Record<string, string>): ChildWorker {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => output, exited };
+}
+
+/** Run a CLI command to completion. */
+export async function runCli(args: string[], env: Record<string, string>) {
+  const run = spawnCli(args, env);
+  const { code } = await run.exited;
+  return { code, output: run.output() };
+}
+
+/** Poll a query until `done` says yes, or fail with the last value after `timeoutMs`. */
+export async function waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
+export async function statusCounts(pool: pg.Pool): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ status: string; n: string }>('select status, count(*) as n from mailroom.outbox group by status');
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
