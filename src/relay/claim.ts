@@ -9,7 +9,7 @@ import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
 // index keeps, so the cost follows the backlog and not the table's history.
 // SKIP LOCKED lets several relays claim side by side without waiting on each other.
 // A fresh job id per hand-off (see outbox.job_id).
-const CLAIM_DUE_ROWS = `
+export const CLAIM_DUE_ROWS = `
   with due as (
     select id from mailroom.outbox
      where status in ('pending', 'retrying') and send_after <= now()

@@ -1,0 +1,83 @@
+// The CLI as an operator meets it: help, clear errors for bad flags and settings,
+// status / list / show / cancel against a real database.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueEmail } from '../src/index.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { runCli } from './support/worker.ts';
+
+let database: TestDatabase;
+let pool: pg.Pool;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: database.url });
+  env = { DATABASE_URL: database.url };
+});
+afterAll(async () => {
+  await pool?.end();
+  await database?.drop();
+});
+
+const props = { name: 'Ada', verifyUrl: 'https://app.example/verify?token=secret-token' };
+
+describe('mailroom CLI', () => {
+  it('prints help listing every command', async () => {
+    const { code, output } = await runCli(['--help'], {});
+    expect(code).toBe(0);
+    for (const command of ['migrate', 'worker', 'dev', 'status', 'list', 'show', 'replay', 'cancel']) expect(output).toContain(command);
+  });
+
+  it('refuses to start a worker with a missing setting, naming the variable', async () => {
+    const { code, output } = await runCli(['worker'], { ...env, MAIL_TRANSPORT: 'smtp', SMTP_URL: '' });
+    expect(code).toBe(1);
+    expect(output).toContain('SMTP_URL is required when MAIL_TRANSPORT=smtp');
+  });
+
+  it('refuses a malformed setting, naming the variable', async () => {
+    const { code, output } = await runCli(['worker'], { ...env, RELAY_POLL_MS: 'soon' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/configuration error: RELAY_POLL_MS/);
+  });
+
+  it('needs DATABASE_URL for outbox commands', async () => {
+    const { code, output } = await runCli(['status'], { DATABASE_URL: '' });
+    expect(code).toBe(1);
+    expect(output).toContain('DATABASE_URL');
+  });
+
+  it('shows a row with its token link masked, and lists it', async () => {
+    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'shown@example.test', props });
+    const show = await runCli(['show', id], env);
+    expect(show.code).toBe(0);
+    expect(show.output).toContain('shown@example.test');
+    expect(show.output).toContain('[sensitive]');
+    expect(show.output).not.toContain('secret-token');
+
+    const list = await runCli(['list', '--status', 'pending', '--json'], env);
+    expect(JSON.parse(list.output).map((r: { id: string }) => r.id)).toContain(id);
+
+    const status = await runCli(['status', '--json'], env);
+    expect(JSON.parse(status.output).byStatus.pending).toBeGreaterThanOrEqual(1);
+  });
+
+  it('cancels a pending row, and refuses to cancel it twice', async () => {
+    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'cancel@example.test', props });
+    const first = await runCli(['cancel', id], env);
+    expect(first).toMatchObject({ code: 0 });
+    expect((await pool.query('select status from mailroom.outbox where id = $1', [id])).rows[0].status).toBe('cancelled');
+    const second = await runCli(['cancel', id], env);
+    expect(second.code).toBe(1);
+    expect(second.output).toContain('is cancelled');
+  });
+
+  it('names the bad argument: an id that is not a UUID, a bad duration', async () => {
+    const badId = await runCli(['show', "1' or '1'='1"], env);
+    expect(badId.code).toBe(1);
+    expect(badId.output).toContain('id: "1\' or \'1\'=\'1" is not an outbox id');
+    const badSince = await runCli(['replay', '--status', 'failed', '--since', 'yesterday'], env);
+    expect(badSince.code).toBe(1);
+    expect(badSince.output).toContain('--since');
+  });
+});

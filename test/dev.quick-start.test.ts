@@ -1,0 +1,52 @@
+// The README's quick start: `mailroom dev` (what `npm start` runs) brings up an
+// embedded PostgreSQL, migrates it, runs the worker with the capture transport,
+// prints how to enqueue, delivers into files, and stops cleanly on Ctrl-C.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, expect, it } from 'vitest';
+import { spawnCli, waitUntil, type ChildWorker } from './support/worker.ts';
+
+let dev: ChildWorker | undefined;
+let dir: string | undefined;
+
+afterAll(async () => {
+  if (dev && dev.child.exitCode === null) dev.child.kill('SIGKILL');
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+it('mailroom dev runs the whole system on an embedded PostgreSQL and captures mail', async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mailroom-dev-'));
+  await chmod(dir, 0o755); // the embedded server runs as the postgres user
+  const mailDir = join(dir, 'mail');
+  dev = spawnCli(['dev', '--data-dir', join(dir, 'postgres')], { DATABASE_URL: '', CAPTURE_DIR: mailDir, LOG_PRETTY: 'false' });
+
+  const banner = await waitUntil(async () => dev!.output(), (out) => out.includes('Stop with Ctrl-C'), 60_000, 'the dev banner');
+  expect(banner).toContain(`mail lands ${mailDir}`);
+  const url = /psql '([^']+)'/.exec(banner)?.[1];
+  expect(url).toMatch(/^postgres:\/\//);
+
+  const enqueue = `select mailroom.enqueue('verify-email', 'dev@example.test', '{"name": "Ada", "verifyUrl": "http://localhost:3000/verify?token=abc"}')`;
+  if (spawnSync('psql', ['--version']).status === 0) {
+    execFileSync('psql', [url!, '-v', 'ON_ERROR_STOP=1', '-c', enqueue], { stdio: 'pipe' });
+  } else {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(enqueue);
+    await client.end();
+  }
+
+  const files = await waitUntil(() => readdir(mailDir).catch(() => [] as string[]), (f) => f.some((n) => n.endsWith('.eml')), 20_000, 'a captured .eml');
+  const eml = await readFile(join(mailDir, files.find((n) => n.endsWith('.eml'))!), 'utf8');
+  expect(eml).toMatch(/^To: dev@example\.test$/m);
+  expect(eml).toMatch(/^Subject: Ada, confirm your email address$/m);
+  expect(files.some((n) => n.endsWith('.html'))).toBe(true);
+  expect(dev.output()).toContain('captured email');
+
+  dev.child.kill('SIGINT');
+  const exit = await dev.exited;
+  expect(exit.code, dev.output()).toBe(0);
+  expect(dev.output()).toContain('stopped');
+});
