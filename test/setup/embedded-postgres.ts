@@ -20,7 +20,7 @@
 // to always run initdb.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -153,6 +153,11 @@ export interface EmbeddedServer {
   dataDir: string;
   /** Stop the server and delete its folder. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Synchronous last resort for a process `exit` handler (vitest exits on Ctrl-C
+   * without running the global teardown): immediate shutdown, delete the folder.
+   */
+  killNow(): void;
 }
 
 export interface EmbeddedStartOptions {
@@ -268,6 +273,24 @@ export async function startEmbeddedPostgres(options: EmbeddedStartOptions = {}):
               await candidate.stop();
               await rm(root, { recursive: true, force: true, maxRetries: 3 });
             })()),
+          killNow: () => {
+            if (stopped) return;
+            const pidFile = join(dataDir, 'postmaster.pid');
+            try {
+              const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+              if (pid > 0) process.kill(pid, 'SIGQUIT'); // immediate shutdown: the children go too
+              // The postmaster removes its pid file as it exits; wait for that (at most 3 s).
+              const pause = new Int32Array(new SharedArrayBuffer(4));
+              for (let waited = 0; existsSync(pidFile) && waited < 3000; waited += 20) Atomics.wait(pause, 0, 0, 20);
+            } catch {
+              // already gone
+            }
+            try {
+              rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+            } catch {
+              // a folder in tmp may be left; no process is
+            }
+          },
         };
       } catch (error) {
         if (attempt >= 3) {

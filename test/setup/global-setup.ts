@@ -5,6 +5,7 @@
 // the template (test/support/database.ts: CREATE DATABASE ... TEMPLATE, ~0.1 s),
 // so no two files share state and none pays for the migration.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/migrate.ts';
@@ -39,8 +40,53 @@ function databaseUrl(adminUrl: string, name: string): string {
   return url.toString();
 }
 
+/** Written on the template, so a later run can tell a live run's databases from an interrupted one's. */
+interface RunMark {
+  pid: number;
+  host: string;
+  started: string;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A run stopped with Ctrl-C exits without its teardown: on a shared server its
+ * template and clones stay. Drop those of runs that are gone (same host, dead pid)
+ * or older than a day (another host). Live runs, e.g. a nested one, are left alone.
+ */
+async function dropStaleRuns(adminUrl: string): Promise<void> {
+  const { rows } = await withAdmin(adminUrl, (admin) =>
+    admin.query<{ datname: string; mark: string | null }>(
+      `select d.datname, shobj_description(d.oid, 'pg_database') as mark
+         from pg_database d where d.datname like 'mailroom\\_template\\_%' and d.datname !~ '_f[0-9]+_[0-9]+$'`,
+    ),
+  );
+  for (const { datname, mark } of rows) {
+    let run: RunMark | undefined;
+    try {
+      run = mark ? (JSON.parse(mark) as RunMark) : undefined;
+    } catch {
+      run = undefined;
+    }
+    if (!run) continue; // not ours to judge
+    const gone = run.host === hostname() ? !isAlive(run.pid) : Date.now() - Date.parse(run.started) > 86_400_000;
+    if (gone) await dropDatabases(adminUrl, datname).catch(() => {});
+  }
+}
+
 async function createTemplate(server: TestServer, template: string): Promise<void> {
-  await withAdmin(server.adminUrl, (admin) => admin.query(`create database ${quote(template)}`));
+  await withAdmin(server.adminUrl, async (admin) => {
+    await admin.query(`create database ${quote(template)}`);
+    const mark: RunMark = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+    await admin.query(`comment on database ${quote(template)} is ${admin.escapeLiteral(JSON.stringify(mark))}`);
+  });
   try {
     await migrate(databaseUrl(server.adminUrl, template));
   } catch (error) {
@@ -81,12 +127,18 @@ async function dropDatabases(adminUrl: string, template: string): Promise<void> 
 export default async function setup(project: TestProject) {
   const started = Date.now();
   const server = await startTestServer();
+  // Vitest exits on Ctrl-C without calling the teardown below: do what can be done
+  // synchronously (stop the embedded server, delete its folder).
+  const onExit = () => server.killNow?.();
+  process.once('exit', onExit);
+  if (server.shared) await dropStaleRuns(server.adminUrl).catch(() => {});
   const template = `mailroom_template_${randomBytes(5).toString('hex')}`;
   try {
     await createTemplate(server, template);
   } catch (error) {
     if (server.shared) await dropDatabases(server.adminUrl, template).catch(() => {});
     await server.stop().catch(() => {});
+    process.off('exit', onExit);
     throw error;
   }
   if (process.env.TEST_PG_LOG) {
@@ -106,6 +158,7 @@ export default async function setup(project: TestProject) {
       throw new Error(`could not drop the test databases on ${redact(server.adminUrl)}: ${(error as Error).message}`);
     } finally {
       await server.stop();
+      process.off('exit', onExit);
     }
   };
 }

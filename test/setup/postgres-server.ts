@@ -17,6 +17,8 @@ export interface TestServer {
   /** Whether the server outlives the run (then we must drop what we created). */
   shared: boolean;
   stop(): Promise<void>;
+  /** Synchronous best effort for a process `exit` handler; absent when nothing can be done synchronously. */
+  killNow?: () => void;
 }
 
 /** A URL with its password hidden, for messages. */
@@ -104,6 +106,7 @@ async function fromEmbedded(): Promise<TestServer> {
     description: `embedded PostgreSQL on 127.0.0.1:${server.port} (${server.dataDir})`,
     shared: false,
     stop: server.stop,
+    killNow: server.killNow,
   };
 }
 
