@@ -31,17 +31,17 @@ describe('a database from createTestDatabase()', () => {
     expect(await scalar(database.url, `select count(*)::int from pgboss.job`)).toBe(0);
   });
 
-  it('is its own: rows written here are not in another clone, nor in the template', async () => {
+  it('is its own: what is written here is not in another clone, nor in the template', async () => {
     await withPg(database.url, async (client) => {
-      await client.query(`select mailroom.enqueue('verify-email', 'harness@example.test', $1::jsonb)`, [
-        JSON.stringify({ verifyUrl: 'https://app.example/verify?token=harness' }),
-      ]);
+      await client.query('create table harness_marker (note text)');
+      await client.query(`insert into harness_marker values ('written by this file')`);
     });
-    expect(await scalar(database.url, `select count(*)::int from mailroom.outbox`)).toBe(1);
+    expect(await scalar(database.url, `select count(*)::int from harness_marker`)).toBe(1);
 
-    const other = await createTestDatabase();
+    const other = await createTestDatabase(); // a clone made after the write: the template is untouched
     try {
       expect(other.name).not.toBe(database.name);
+      expect(await scalar(other.url, `select to_regclass('harness_marker')::text`)).toBeNull();
       expect(await scalar(other.url, `select count(*)::int from mailroom.outbox`)).toBe(0);
     } finally {
       await other.drop();
