@@ -30,6 +30,12 @@ const schema = z
     FRONTEND_BASE_URL: z.url('must be an absolute URL').default('http://localhost:3000'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_PRETTY: bool.optional(),
+    // `mailroom serve`: where the HTTP server listens (docker-compose sets HOST=0.0.0.0).
+    PORT: int(1, 65_535).default(3000),
+    HOST: z
+      .string()
+      .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address')
+      .default('127.0.0.1'),
     // Relay: how often it looks for due rows when idle, and how many it claims at once.
     RELAY_POLL_MS: int(5, 60_000).default(50),
     RELAY_BATCH_SIZE: int(1, 1000).default(200),
@@ -59,6 +65,9 @@ const schema = z
   });
 
 export type Config = Readonly<z.output<typeof schema>>;
+
+/** The schema itself: its keys are the variables mailroom reads (test/config.env-parity.test.ts). */
+export const configSchema = schema;
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {

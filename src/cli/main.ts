@@ -5,6 +5,7 @@ import { ValidationError } from '../errors.ts';
 import { migrate } from '../migrate.ts';
 import { devCommand } from './commands/dev.ts';
 import { cancelCommand, listCommand, replayCommand, showCommand, statusCommand } from './commands/outbox.ts';
+import { serveCommand } from './commands/serve.ts';
 import { workerCommand } from './commands/worker.ts';
 import { exitWithError } from './process.ts';
 
@@ -27,6 +28,11 @@ program
   .command('worker')
   .description('run the relay, the sender and the sweeper until SIGTERM')
   .action(workerCommand);
+
+program
+  .command('serve')
+  .description('run the HTTP server (GET /healthz, GET /readyz) on HOST:PORT until SIGTERM')
+  .action(serveCommand);
 
 program
   .command('dev')

@@ -1,0 +1,37 @@
+// `mailroom serve`: the HTTP server (health probes today; admin pages and /metrics
+// later) until SIGTERM / SIGINT, which stops accepting, lets requests in flight end,
+// and closes the database pool.
+import { loadConfig } from '../../config.ts';
+import { connect } from '../../db/connect.ts';
+import { ValidationError } from '../../errors.ts';
+import { buildServer } from '../../http/server.ts';
+import { createLogger } from '../../logger.ts';
+import { onShutdownSignal } from '../process.ts';
+
+export async function serveCommand(): Promise<void> {
+  const config = loadConfig();
+  if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required for `mailroom serve` (e.g. postgres://user@host/db)');
+  const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY ?? false });
+  // A few connections are plenty for probes and admin reads. The pool connects
+  // lazily: the server starts (and /healthz answers) while PostgreSQL is still down,
+  // and /readyz says so.
+  const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api' });
+  const server = buildServer({ db, logger });
+  try {
+    await server.listen({
+      port: config.PORT,
+      host: config.HOST,
+      listenTextResolver: (address) => `mailroom api listening at ${address}`,
+    });
+  } catch (error) {
+    await server.close().catch(() => {});
+    await db.close();
+    throw error;
+  }
+  onShutdownSignal(async (signal) => {
+    logger.info({ signal }, 'api stopping');
+    await server.close();
+    await db.close();
+    logger.info('api stopped');
+  });
+}

@@ -1,0 +1,29 @@
+// The HTTP side of mailroom (`mailroom serve`): one Fastify instance, each concern a
+// plugin. Today the health probes; the admin pages and /metrics join as plugins.
+import Fastify, {
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Db } from '../db/connect.ts';
+import type { Logger } from '../logger.ts';
+import { healthRoutes } from './health.ts';
+
+export interface ServerOptions {
+  /** The process's database handle; the server borrows it and never closes it. */
+  db: Db;
+  logger: Logger;
+  /** How long /readyz waits for the database before it answers 503 (default 2 s). */
+  readyTimeoutMs?: number;
+}
+
+/** The Fastify instance, typed with mailroom's pino logger. */
+export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
+
+/** A server with every route registered; call `listen()` (or `inject()` in tests). */
+export function buildServer({ db, logger, readyTimeoutMs }: ServerOptions): Server {
+  const app = Fastify({ loggerInstance: logger });
+  app.register(healthRoutes, { db, ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}) });
+  return app;
+}
