@@ -34,7 +34,7 @@ async function runVariant(pool: pg.Pool, clients: number, withEnqueue: boolean, 
             await enqueueEmail(client, {
               template: 'verify-email',
               to: `user${i}@example.test`,
-              props: { name: 'Ada', verifyUrl: `https://app.example/verify?token=${i}` },
+              props: { name: 'Ada', token: `bench-token-${String(i).padStart(12, '0')}` },
               idempotencyKey: `verify:${rows[0]!.id}`,
             });
           }

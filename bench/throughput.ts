@@ -11,7 +11,7 @@ import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { round, summarise } from './support/stats.ts';
 
-const props = { name: 'Ada', verifyUrl: 'https://app.example/verify?token=abc' };
+const props = { name: 'Ada', token: 'bench-token-0123456789abcdef' };
 
 export interface ThroughputFigures {
   emails: number;

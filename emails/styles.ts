@@ -5,6 +5,8 @@ export const styles = {
   heading: { color: '#111827', fontSize: 22, margin: '0 0 16px' },
   text: { color: '#111827', fontSize: 15, lineHeight: '24px' },
   muted: { color: '#6b7280', fontSize: 13, lineHeight: '20px' },
+  hr: { borderColor: '#e5e7eb', margin: '24px 0 8px' },
+  list: { color: '#111827', fontSize: 15, lineHeight: '24px', paddingLeft: 20 },
   button: {
     backgroundColor: '#2563eb',
     borderRadius: 6,

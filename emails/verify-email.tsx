@@ -1,49 +1,41 @@
-// Sent at signup (and on "resend"): a link that proves the address belongs to the user.
-import { Body, Button, Container, Head, Heading, Html, Preview, Text } from 'react-email';
+// Sent at signup: a link that proves the address belongs to the user.
 import { z } from 'zod';
-import { headerText } from '../src/templates/schema-helpers.ts';
-import { styles } from './styles.ts';
+import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
+import { Layout, LinkFallback, Muted, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { appLink } from './components/links.ts';
+import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
+import { strings } from './strings/verify-email.ts';
 
 export const schema = z.object({
-  name: headerText.max(100).optional(),
-  verifyUrl: z.url({ protocol: /^https?$/ }),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  token,
+  name: displayName.optional(),
+  expiresAt: instant.optional(),
 });
-
 export type VerifyEmailProps = z.infer<typeof schema>;
 
-/** Props that carry a token: never logged, scrubbed from the row once sent. */
-export const sensitiveProps = ['verifyUrl'] as const;
+/** Props that carry a secret: never logged, removed from the row once sent. */
+export const sensitiveProps = ['token'] as const;
+/** Props that reach a header: a line break there would be header injection. */
+export const headerProps = ['name'] as const;
+export const subject = (props: VerifyEmailProps, locale?: string) => pick(strings, locale).subject(props);
 
-export const subject = (props: VerifyEmailProps) =>
-  props.name ? `${props.name}, confirm your email address` : 'Confirm your email address';
-
-export default function VerifyEmail({ name, verifyUrl, expiresAt }: VerifyEmailProps) {
+export default function VerifyEmail({ token, name, expiresAt, baseUrl, locale }: VerifyEmailProps & RenderContext) {
+  const t = pick(strings, locale);
+  const href = appLink(baseUrl, '/verify', { token });
   return (
-    <Html lang="en">
-      <Head />
-      <Preview>Confirm your email address to finish signing up</Preview>
-      <Body style={styles.body}>
-        <Container style={styles.container}>
-          <Heading style={styles.heading}>Confirm your email address</Heading>
-          <Text style={styles.text}>{name ? `Hi ${name},` : 'Hi,'}</Text>
-          <Text style={styles.text}>Please confirm that this is your email address by opening the link below.</Text>
-          <Button href={verifyUrl} style={styles.button}>
-            Confirm email address
-          </Button>
-          <Text style={styles.text}>Or paste this link into your browser: {verifyUrl}</Text>
-          {expiresAt ? (
-            <Text style={styles.muted}>This link expires on {new Date(expiresAt).toUTCString()}.</Text>
-          ) : null}
-          <Text style={styles.muted}>If you did not sign up, you can ignore this email.</Text>
-        </Container>
-      </Body>
-    </Html>
+    <Layout lang={locale ?? 'en'} preview={t.preview} heading={t.heading} footer={t.footer}>
+      <Paragraph>{t.greeting(name)}</Paragraph>
+      <Paragraph>{t.body}</Paragraph>
+      <PrimaryAction href={href} label={t.action} />
+      <LinkFallback href={href} label={t.fallback} />
+      {expiresAt ? <Muted>{t.expires(formatDateTime(expiresAt, locale))}</Muted> : null}
+      <Muted>{t.ignore}</Muted>
+    </Layout>
   );
 }
 
 VerifyEmail.PreviewProps = {
+  token: 'preview-token-0123456789',
   name: 'Ada',
-  verifyUrl: 'http://localhost:3000/verify?token=preview-token',
   expiresAt: '2026-12-01T12:00:00Z',
 } satisfies VerifyEmailProps;

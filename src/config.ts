@@ -27,7 +27,9 @@ const schema = z
       .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name')
       .default('mailroom.localhost'),
     CAPTURE_DIR: z.string().default('.data/mail'),
-    FRONTEND_BASE_URL: z.url('must be an absolute URL').default('http://localhost:3000'),
+    FRONTEND_BASE_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+      .default('http://localhost:3000'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_PRETTY: bool.optional(),
     // `mailroom serve`: where the HTTP server listens (docker-compose sets HOST=0.0.0.0).

@@ -1,7 +1,7 @@
 // Errors that cross a module edge. Each says which field or step is at fault, and
 // send errors say whether trying again can help.
 
-/** Bad input to a public entry point. `field` names the offending input, e.g. `to` or `props.verifyUrl`. */
+/** Bad input to a public entry point. `field` names the offending input, e.g. `to` or `props.token`. */
 export class ValidationError extends Error {
   constructor(readonly field: string, message: string) {
     super(`${field}: ${message}`);

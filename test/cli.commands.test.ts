@@ -20,7 +20,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const props = { name: 'Ada', verifyUrl: 'https://app.example/verify?token=secret-token' };
+const props = { name: 'Ada', token: 'secret-token-0123456789' };
 
 describe('mailroom CLI', () => {
   it('prints help listing every command', async () => {

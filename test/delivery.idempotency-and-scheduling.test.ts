@@ -25,7 +25,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const props = { verifyUrl: 'https://app.example/verify?token=abc' };
+const props = { token: 'token-0123456789abcdef' };
 const status = async (id: string) => (await pool.query('select status from mailroom.outbox where id = $1', [id])).rows[0]?.status;
 
 describe('what is sent, and when', () => {

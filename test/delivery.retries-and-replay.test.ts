@@ -27,7 +27,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const props = { verifyUrl: 'https://app.example/verify?token=abc' };
+const props = { token: 'token-0123456789abcdef' };
 const row = async (id: string) => (await pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0];
 const attempts = async (id: string) =>
   (await pool.query('select * from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id])).rows;

@@ -28,7 +28,7 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
   const url = /psql '([^']+)'/.exec(banner)?.[1];
   expect(url).toMatch(/^postgres:\/\//);
 
-  const enqueue = `select mailroom.enqueue('verify-email', 'dev@example.test', '{"name": "Ada", "verifyUrl": "http://localhost:3000/verify?token=abc"}')`;
+  const enqueue = `select mailroom.enqueue('verify-email', 'dev@example.test', '{"name": "Ada", "token": "dev-token-0123456789"}')`;
   if (spawnSync('psql', ['--version']).status === 0) {
     execFileSync('psql', [url!, '-v', 'ON_ERROR_STOP=1', '-c', enqueue], { stdio: 'pipe' });
   } else {

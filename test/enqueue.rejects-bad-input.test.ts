@@ -20,7 +20,7 @@ beforeEach(async () => {
   await pool.query('truncate mailroom.outbox cascade');
 });
 
-const good = { verifyUrl: 'https://app.example/verify?token=abc' };
+const good = { token: 'token-0123456789abcdef' };
 const rowCount = async () => (await pool.query('select count(*)::int as n from mailroom.outbox')).rows[0].n as number;
 
 interface Case {
@@ -39,16 +39,16 @@ const cases: Case[] = [
     field: 'props.name',
     input: { template: 'verify-email', to: 'a@example.test', props: { ...good, name: 'Ada\r\nBcc: x@evil.test' } },
   },
-  { name: 'a missing required prop', field: 'props.verifyUrl', input: { template: 'verify-email', to: 'a@example.test', props: {} } },
+  { name: 'a missing required prop', field: 'props.token', input: { template: 'verify-email', to: 'a@example.test', props: {} } },
   {
     name: 'a prop of the wrong type',
-    field: 'props.verifyUrl',
-    input: { template: 'verify-email', to: 'a@example.test', props: { verifyUrl: 42 } },
+    field: 'props.token',
+    input: { template: 'verify-email', to: 'a@example.test', props: { token: 42 } },
   },
   {
     name: 'props over 64 KiB',
     field: 'props',
-    input: { template: 'verify-email', to: 'a@example.test', props: { verifyUrl: `https://app.example/verify?token=${'y'.repeat(70_000)}` } },
+    input: { template: 'verify-email', to: 'a@example.test', props: { token: 'token-0123456789abcdef', expiresAt: '2026-12-01T12:00:00Z', pad: 'y'.repeat(70_000) } },
   },
   {
     name: 'a line break in the idempotency key',
@@ -97,7 +97,7 @@ const sqlCases: SqlCase[] = [
   { name: 'a malformed address', field: 'to', args: ['verify-email', 'not-an-address', good] },
   { name: 'CR LF in the address', field: 'to', args: ['verify-email', 'a@example.test\r\nBcc: x@evil.test', good] },
   { name: 'CR LF in a header prop', field: 'props.name', args: ['verify-email', 'a@example.test', { ...good, name: 'A\nB' }] },
-  { name: 'a missing required prop', field: 'props.verifyUrl', args: ['verify-email', 'a@example.test', {}] },
+  { name: 'a missing required prop', field: 'props.token', args: ['verify-email', 'a@example.test', {}] },
   { name: 'props that are not an object', field: 'props', args: ['verify-email', 'a@example.test', [1, 2]] },
   { name: 'props over 64 KiB', field: 'props', args: ['verify-email', 'a@example.test', { ...good, padding: 'y'.repeat(70_000) }] },
   { name: 'a priority out of range', field: 'priority', args: ['verify-email', 'a@example.test', good, null, null, 500] },

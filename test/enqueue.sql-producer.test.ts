@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 const ENQUEUE = `begin;
-select mailroom.enqueue('verify-email', 'psql@example.test', '{"name": "Grace", "verifyUrl": "https://app.example/verify?token=sql"}');
+select mailroom.enqueue('verify-email', 'psql@example.test', '{"name": "Grace", "token": "sql-token-0123456789"}');
 commit;`;
 
 it(`delivers an email enqueued with select mailroom.enqueue(...) from ${havePsql ? 'psql' : 'a plain SQL client (psql not installed)'}`, async () => {
@@ -44,5 +44,5 @@ it(`delivers an email enqueued with select mailroom.enqueue(...) from ${havePsql
   expect(row.template).toBe('verify-email');
   const [message] = sink.messagesTo('psql@example.test');
   expect(message!.subject).toBe('Grace, confirm your email address');
-  expect(message!.text).toContain('https://app.example/verify?token=sql');
+  expect(message!.text).toContain('https://app.example/verify?token=sql-token-0123456789');
 });

@@ -50,7 +50,7 @@ describe('the mailroom schema', () => {
     expect(rows.map((r) => r.name)).toEqual([...templateNames].sort());
     const verify = rows.find((r) => r.name === 'verify-email');
     expect(verify.required_props).toEqual(requiredProps(getTemplate('verify-email')!));
-    expect(verify.required_props).toEqual(['verifyUrl']);
+    expect(verify.required_props).toEqual(['token']);
     expect(verify.header_props).toEqual(['name']);
   });
 

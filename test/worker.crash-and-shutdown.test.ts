@@ -31,7 +31,7 @@ beforeEach(async () => {
 async function enqueueMany(count: number, prefix: string): Promise<void> {
   await pool.query(
     `select mailroom.enqueue('verify-email', $1 || g || '@example.test', $2::jsonb) from generate_series(1, $3::int) g`,
-    [prefix, JSON.stringify({ verifyUrl: 'https://app.example/verify?token=abc' }), count],
+    [prefix, JSON.stringify({ token: 'token-0123456789abcdef' }), count],
   );
 }
 
@@ -82,7 +82,7 @@ describe('SIGTERM during a batch', () => {
     sink.respond('hangs@example.test', 'hang');
     await pool.query(
       `select mailroom.enqueue('verify-email', 'hangs@example.test', $1::jsonb)`,
-      [JSON.stringify({ verifyUrl: 'https://app.example/verify?token=abc' })],
+      [JSON.stringify({ token: 'token-0123456789abcdef' })],
     );
     await enqueueMany(200, 'term');
     const worker = spawnCli(['worker'], testEnv(database.url, sink.url, { SMTP_MAX_CONNECTIONS: '2', SMTP_TIMEOUT_MS: '30000', WORKER_JOB_TIMEOUT_S: '40' }));

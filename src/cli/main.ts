@@ -5,6 +5,7 @@ import { ValidationError } from '../errors.ts';
 import { migrate } from '../migrate.ts';
 import { devCommand } from './commands/dev.ts';
 import { cancelCommand, listCommand, replayCommand, showCommand, statusCommand } from './commands/outbox.ts';
+import { previewCommand } from './commands/preview.ts';
 import { serveCommand } from './commands/serve.ts';
 import { workerCommand } from './commands/worker.ts';
 import { exitWithError } from './process.ts';
@@ -71,6 +72,16 @@ withFilters(
   .option('--resend', 'also replay rows that were sent')
   .option('--json')
   .action(replayCommand);
+
+program
+  .command('preview')
+  .description('render one email as the worker would: HTML, or --text with its subject')
+  .argument('<template>', 'template name')
+  .option('--props <file.json>', 'props to render with (default: the template\'s PreviewProps)')
+  .option('--locale <locale>', 'e.g. en, fr')
+  .option('--text', 'the subject and plain-text part instead of HTML')
+  .option('--out <file>', 'write to a file instead of standard output')
+  .action(previewCommand);
 
 program.command('cancel').description('cancel a row that has not been sent').argument('<id>', 'outbox id').action(cancelCommand);
 

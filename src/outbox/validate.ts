@@ -39,6 +39,10 @@ export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
   if (LINE_BREAK.test(request.to)) throw new ValidationError('to', 'contains a line break (CR or LF)');
   if (!isValidAddress(request.to)) throw new ValidationError('to', `malformed address "${request.to}"`);
 
+  // Size first, on what the caller sent: no schema work on an oversized payload.
+  const rawJson = JSON.stringify(request.props ?? null) ?? 'null';
+  const bytes = Buffer.byteLength(rawJson);
+  if (bytes > MAX_PROPS_BYTES) throw new ValidationError('props', `are ${bytes} bytes, over the 64 KiB limit`);
   const parsed = definition.schema.safeParse(request.props);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -47,8 +51,6 @@ export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
   }
   const props = parsed.data as Record<string, unknown>;
   const propsJson = JSON.stringify(props);
-  const bytes = Buffer.byteLength(propsJson);
-  if (bytes > MAX_PROPS_BYTES) throw new ValidationError('props', `are ${bytes} bytes, over the 64 KiB limit`);
 
   const key = request.idempotencyKey;
   if (key != null) {

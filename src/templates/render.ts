@@ -3,6 +3,7 @@
 // do not care.
 import { createElement } from 'react';
 import { render, toPlainText } from 'react-email';
+import type { RenderContext } from '../../emails/components/render-context.ts';
 import { RenderError } from '../errors.ts';
 import { getTemplate } from './catalogue.ts';
 
@@ -12,19 +13,24 @@ export interface RenderedEmail {
   text: string;
 }
 
-export async function renderEmail(template: string, props: unknown): Promise<RenderedEmail> {
+/**
+ * Render one email. Props are checked against the template's schema here too:
+ * rows written through SQL were only checked for required keys.
+ * Throws RenderError (permanent: retrying cannot help).
+ */
+export async function renderEmail(template: string, props: unknown, context: RenderContext = {}): Promise<RenderedEmail> {
   const definition = getTemplate(template);
   if (!definition) throw new RenderError(template, new Error('unknown template'));
-  // Rows written through SQL were checked for required keys only; check types here.
   const parsed = definition.schema.safeParse(props);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new RenderError(template, new Error(`props.${issue.path.join('.')}: ${issue.message}`));
   }
   try {
-    const subject = definition.subject(parsed.data);
+    const subject = definition.subject(parsed.data, context.locale);
     if (/[\r\n]/.test(subject)) throw new Error('subject contains a line break');
-    const html = await render(createElement(definition.component, parsed.data), { pretty: false });
+    const element = createElement(definition.component, { ...parsed.data, ...context });
+    const html = await render(element, { pretty: false });
     return { subject, html, text: toPlainText(html) };
   } catch (error) {
     throw new RenderError(template, error);

@@ -15,6 +15,8 @@ export interface SenderOptions {
   logger: Logger;
   from: string;
   messageIdDomain: string;
+  /** FRONTEND_BASE_URL: links in emails are built on it at render time. */
+  frontendBaseUrl: string;
   retry: RetryPolicy;
   /** True once shutdown began: rows not yet handed to the transport are released, not sent. */
   isStopping: () => boolean;
@@ -59,7 +61,10 @@ async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptR
   }
   let result: AttemptResult;
   try {
-    const rendered = await renderEmail(row.template, row.props);
+    const rendered = await renderEmail(row.template, row.props, {
+      baseUrl: options.frontendBaseUrl,
+      ...(row.locale ? { locale: row.locale } : {}),
+    });
     const receipt = await abandonOnAbort(
       options.transport.send({ outboxId: row.id, messageId, from: options.from, to: row.recipient, ...rendered }),
       options.abortSignal,

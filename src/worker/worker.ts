@@ -38,6 +38,7 @@ export async function startWorker({ config, db, boss, transport, logger }: Worke
     logger,
     from: config.MAIL_FROM,
     messageIdDomain: config.MESSAGE_ID_DOMAIN,
+    frontendBaseUrl: config.FRONTEND_BASE_URL,
     retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
     isStopping: () => stopping,
     abortSignal: abort.signal,

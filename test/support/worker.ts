@@ -19,6 +19,7 @@ export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<
     WORKER_JOB_TIMEOUT_S: '4',
     RETRY_BASE_MS: '400',
     SHUTDOWN_GRACE_MS: '3000',
+    FRONTEND_BASE_URL: 'https://app.example',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };

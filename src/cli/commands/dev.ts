@@ -52,7 +52,7 @@ mailroom dev is running.
   mail lands ${mailGoesTo}
 
 Enqueue an email from any SQL client:
-  psql '${psqlUrl}' -c "select mailroom.enqueue('verify-email', 'ada@example.com', '{\\"name\\": \\"Ada\\", \\"verifyUrl\\": \\"http://localhost:3000/verify?token=abc\\"}')"
+  psql '${psqlUrl}' -c "select mailroom.enqueue('verify-email', 'ada@example.com', '{\\"name\\": \\"Ada\\", \\"token\\": \\"try-me-0123456789abcdef\\"}')"
 
 Then: npx mailroom status | list | show <id>   (with DATABASE_URL='${psqlUrl}')
 Stop with Ctrl-C.

@@ -1,0 +1,48 @@
+// The frame every email shares: preview line, card, footer. Text only through
+// React children, so user data is always escaped.
+import type { ReactNode } from 'react';
+import { Body, Button, Container, Head, Heading, Hr, Html, Preview, Text } from 'react-email';
+import { styles } from '../styles.ts';
+
+export function Layout(props: { lang: string; preview: string; heading: string; footer: string; children: ReactNode }) {
+  return (
+    <Html lang={props.lang}>
+      <Head />
+      <Preview>{props.preview}</Preview>
+      <Body style={styles.body}>
+        <Container style={styles.container}>
+          <Heading style={styles.heading}>{props.heading}</Heading>
+          {props.children}
+          <Hr style={styles.hr} />
+          <Text style={styles.muted}>{props.footer}</Text>
+        </Container>
+      </Body>
+    </Html>
+  );
+}
+
+export function Paragraph({ children }: { children: ReactNode }) {
+  return <Text style={styles.text}>{children}</Text>;
+}
+
+export function Muted({ children }: { children: ReactNode }) {
+  return <Text style={styles.muted}>{children}</Text>;
+}
+
+/** The email's one call to action; the plain-text part shows its URL beside the label. */
+export function PrimaryAction({ href, label }: { href: string; label: string }) {
+  return (
+    <Button href={href} style={styles.button} data-role="primary-action">
+      {label}
+    </Button>
+  );
+}
+
+/** The link spelled out, for clients that do not show buttons. */
+export function LinkFallback({ href, label }: { href: string; label: string }) {
+  return (
+    <Text style={styles.muted}>
+      {label} {href}
+    </Text>
+  );
+}
