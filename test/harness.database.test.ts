@@ -1,9 +1,13 @@
 // The database harness: every test file gets a fresh clone of a migrated template,
 // clones are independent, and the run's server was chosen as documented.
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { unreachableByPostgres } from './setup/embedded-postgres.ts';
 import { containerRuntimeAnswers, containerRuntimeHints } from './setup/postgres-server.ts';
 import { createTestDatabase, withPg, type TestDatabase } from './support/database.ts';
 
@@ -94,6 +98,23 @@ describe('the server the run uses', () => {
     } finally {
       if (saved === undefined) delete process.env.DOCKER_HOST;
       else process.env.DOCKER_HOST = saved;
+    }
+  });
+});
+
+describe('the folders the embedded server needs', () => {
+  // As root, initdb and the server run as "postgres": a 0700 folder on the way (a
+  // clone in `mktemp -d`) makes initdb fail obscurely, so the setup names it first.
+  it.runIf(process.getuid?.() === 0)('names the first folder the postgres user cannot enter', () => {
+    const top = mkdtempSync(join(tmpdir(), 'mailroom-reach-')); // mode 0700, owned by root
+    try {
+      const inner = join(top, 'clone', 'node_modules');
+      mkdirSync(inner, { recursive: true });
+      expect(unreachableByPostgres(inner)).toBe(top);
+      chmodSync(top, 0o711);
+      expect(unreachableByPostgres(inner)).toBeUndefined();
+    } finally {
+      rmSync(top, { recursive: true, force: true });
     }
   });
 });
