@@ -4,18 +4,32 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchEnqueue } from './enqueue.ts';
+import { benchRender } from './render.ts';
 import { benchDatabase } from './support/database.ts';
 import { benchThroughput } from './throughput.ts';
 
 const only = process.argv[2];
-if (only && !['enqueue', 'throughput'].includes(only)) {
-  console.error(`bench: unknown benchmark "${only}" (enqueue or throughput)`);
+if (only && !['enqueue', 'throughput', 'render'].includes(only)) {
+  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput or render)`);
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const emails = Number(process.env.BENCH_EMAILS ?? 5000);
 const latencySeconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const renders = Number(process.env.BENCH_RENDERS ?? 2000);
+
+if (only === 'render') {
+  // Rendering needs no database.
+  const figures = await benchRender({ iterations: renders });
+  console.log(`Render per template (${renders} renders each, after warm-up; target p95 <= 3 ms)`);
+  console.table(figures);
+  await mkdir('bench/results', { recursive: true });
+  const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}-render.json`;
+  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), render: figures }, null, 2));
+  console.log(`\nwrote ${file}`);
+  process.exit(0);
+}
 
 const database = await benchDatabase();
 const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${database.server}`;
@@ -34,6 +48,13 @@ try {
         `  ${clients} client(s): marginal p50 ${(withIt.p50Ms - base.p50Ms).toFixed(3)} ms, throughput ratio ${(withIt.perSecond / base.perSecond).toFixed(2)}x`,
       );
     }
+    console.log();
+  }
+  if (!only) {
+    const figures = await benchRender({ iterations: renders });
+    results.render = figures;
+    console.log(`Render per template (${renders} renders each, after warm-up; target p95 <= 3 ms)`);
+    console.table(figures);
     console.log();
   }
   if (!only || only === 'throughput') {

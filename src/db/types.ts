@@ -60,6 +60,7 @@ export interface TemplateTable {
   name: string;
   required_props: string[];
   header_props: string[];
+  prop_types: ColumnType<Record<string, string>, string, string>;
   priority: number;
   max_attempts: number;
   ttl: string | null;

@@ -1,6 +1,7 @@
 // Keeps mailroom.template in step with the catalogue, so mailroom.enqueue() in SQL
 // knows the same names, required props and policy as enqueueEmail() in TypeScript.
 import { sql, type Kysely } from 'kysely';
+import { z } from 'zod';
 import type { Database } from '../db/types.ts';
 import { catalogue, requiredProps, type TemplateDefinition } from './catalogue.ts';
 
@@ -11,6 +12,7 @@ export async function syncTemplateCatalogue(db: Kysely<Database>): Promise<void>
       name,
       required_props: requiredProps(definition),
       header_props: [...definition.headerProps],
+      prop_types: JSON.stringify(propTypes(definition)),
       priority: definition.policy.priority,
       max_attempts: definition.policy.maxAttempts,
       ttl: definition.policy.ttl,
@@ -24,6 +26,7 @@ export async function syncTemplateCatalogue(db: Kysely<Database>): Promise<void>
       oc.column('name').doUpdateSet({
         required_props: (eb) => eb.ref('excluded.required_props'),
         header_props: (eb) => eb.ref('excluded.header_props'),
+        prop_types: (eb) => eb.ref('excluded.prop_types'),
         priority: (eb) => eb.ref('excluded.priority'),
         max_attempts: (eb) => eb.ref('excluded.max_attempts'),
         ttl: (eb) => eb.ref('excluded.ttl'),
@@ -31,4 +34,14 @@ export async function syncTemplateCatalogue(db: Kysely<Database>): Promise<void>
       }),
     )
     .execute();
+}
+
+/** Each prop's JSON type (string, number, integer, boolean, array, object), from the zod schema. */
+export function propTypes(definition: TemplateDefinition): Record<string, string> {
+  const properties = (z.toJSONSchema(definition.schema, { io: 'input' }) as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  return Object.fromEntries(
+    Object.entries(properties)
+      .filter(([, schema]) => typeof schema.type === 'string')
+      .map(([key, schema]) => [key, schema.type as string]),
+  );
 }
