@@ -19,7 +19,7 @@
 // covers the binaries' version and every initdb setting; set TEST_PG_NO_CACHE=1
 // to always run initdb.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -183,6 +183,16 @@ const run = (file: string, args: string[]) =>
     execFile(file, args, (error, _stdout, stderr) => (error ? reject(new Error(`${file} ${args.join(' ')}: ${stderr || error.message}`)) : resolveRun())),
   );
 
+/** Ours alone: owned by us and writable by nobody else (the cache sits in a shared tmp). */
+function ownedByUs(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** A pristine cluster kept between runs, for this version of the binaries and these settings. */
 function clusterCacheDir(binariesVersion: string): string {
   const key = createHash('sha256')
@@ -241,8 +251,9 @@ export async function startEmbeddedPostgres(options: EmbeddedStartOptions = {}):
   const cache = process.env.TEST_PG_NO_CACHE ? undefined : clusterCacheDir(binaries.version);
   let fromCache = false;
   let server: InstanceType<EmbeddedPostgresClass> | undefined;
+  let port = 0;
   try {
-    if (cache && existsSync(join(cache, 'complete'))) {
+    if (cache && existsSync(join(cache, 'complete')) && ownedByUs(dirname(cache)) && ownedByUs(cache)) {
       fromCache = await run('cp', ['-a', join(cache, 'data'), dataDir]).then(
         () => true,
         async () => (await rm(dataDir, { recursive: true, force: true }), false),
@@ -256,42 +267,12 @@ export async function startEmbeddedPostgres(options: EmbeddedStartOptions = {}):
     }
     // The port is free when we look, but another process may take it before the
     // server binds it: then start() rejects (with undefined). Try a few ports.
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
+    for (let attempt = 1; !server; attempt++) {
+      port = await freePort();
       const candidate = make(port);
       try {
         await candidate.start();
         server = candidate;
-        const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-        let stopped: Promise<void> | undefined;
-        return {
-          adminUrl,
-          port,
-          dataDir,
-          stop: () =>
-            (stopped ??= (async () => {
-              await candidate.stop();
-              await rm(root, { recursive: true, force: true, maxRetries: 3 });
-            })()),
-          killNow: () => {
-            if (stopped) return;
-            const pidFile = join(dataDir, 'postmaster.pid');
-            try {
-              const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-              if (pid > 0) process.kill(pid, 'SIGQUIT'); // immediate shutdown: the children go too
-              // The postmaster removes its pid file as it exits; wait for that (at most 3 s).
-              const pause = new Int32Array(new SharedArrayBuffer(4));
-              for (let waited = 0; existsSync(pidFile) && waited < 3000; waited += 20) Atomics.wait(pause, 0, 0, 20);
-            } catch {
-              // already gone
-            }
-            try {
-              rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
-            } catch {
-              // a folder in tmp may be left; no process is
-            }
-          },
-        };
       } catch (error) {
         if (attempt >= 3) {
           // A cached cluster that does not start is not worth keeping.
@@ -305,9 +286,52 @@ export async function startEmbeddedPostgres(options: EmbeddedStartOptions = {}):
       }
     }
   } catch (error) {
-    if (!server) await rm(root, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+    await rm(root, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
     throw error;
   }
+
+  const running = server!;
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await running.stop();
+      await rm(root, { recursive: true, force: true, maxRetries: 3 });
+    })());
+  const killNow = () => {
+    if (stopped) return;
+    const pidFile = join(dataDir, 'postmaster.pid');
+    try {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      if (pid > 0) process.kill(pid, 'SIGQUIT'); // immediate shutdown: the children go too
+      // The postmaster removes its pid file as it exits; wait for that (at most 3 s).
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      for (let waited = 0; existsSync(pidFile) && waited < 3000; waited += 20) Atomics.wait(pause, 0, 0, 20);
+    } catch {
+      // already gone
+    }
+    try {
+      rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    } catch {
+      // a folder in tmp may be left; no process is
+    }
+  };
+
+  // The cached cluster's password is a constant: give this server its own, so
+  // other local users cannot log in to it while the run lasts.
+  const password = randomBytes(12).toString('hex');
+  try {
+    const client = running.getPgClient('postgres', '127.0.0.1');
+    await client.connect();
+    try {
+      await client.query(`alter role ${USER} password '${password}'`);
+    } finally {
+      await client.end();
+    }
+  } catch (error) {
+    await stop().catch(() => {});
+    throw new Error(withLog(`embedded PostgreSQL started on port ${port} but did not take a new password: ${describe(error)}`));
+  }
+  return { adminUrl: `postgres://${USER}:${password}@127.0.0.1:${port}/postgres`, port, dataDir, stop, killNow };
 }
 
 /** Copy a freshly initialised (never started) cluster into the cache, atomically. */
