@@ -4,6 +4,12 @@
 // database on it, and tells the test files where both are. Each file then clones
 // the template (test/support/database.ts: CREATE DATABASE ... TEMPLATE, ~0.1 s),
 // so no two files share state and none pays for the migration.
+//
+// Environment:
+//   TEST_DATABASE_URL  use this server (a role that may CREATE DATABASE); what the
+//                      run creates there is dropped at the end
+//   TEST_PG_LOG=1      show the embedded server's output and the setup's timing
+//   TEST_PG_NO_CACHE=1 run initdb every time instead of copying a cached cluster
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
