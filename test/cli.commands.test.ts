@@ -41,6 +41,22 @@ describe('mailroom CLI', () => {
     expect(output).toMatch(/configuration error: RELAY_POLL_MS/);
   });
 
+  it('refuses a FRONTEND_BASE_URL that is not an absolute http(s) URL', async () => {
+    const { code, output } = await runCli(['worker'], { ...env, FRONTEND_BASE_URL: 'circles.example/app' });
+    expect(code).toBe(1);
+    expect(output).toContain('configuration error: FRONTEND_BASE_URL must be an absolute http(s) URL');
+  });
+
+  it('previews a template in a second locale, and names an unknown one', async () => {
+    const fr = await runCli(['preview', 'verify-email', '--text', '--locale', 'fr'], { FRONTEND_BASE_URL: 'https://circles.example' });
+    expect(fr.code).toBe(0);
+    expect(fr.output).toContain('Subject: Ada, confirmez votre adresse e-mail');
+    expect(fr.output).toContain('https://circles.example/verify?token=preview-token-0123456789');
+    const unknown = await runCli(['preview', 'no-such-email'], {});
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toContain('template: unknown template "no-such-email"');
+  });
+
   it('needs DATABASE_URL for outbox commands', async () => {
     const { code, output } = await runCli(['status'], { DATABASE_URL: '' });
     expect(code).toBe(1);
