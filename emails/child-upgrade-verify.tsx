@@ -1,7 +1,7 @@
 // A child's profile gets its own login: the child's new address must be verified.
 import { z } from 'zod';
 import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Muted, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Muted, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/child-upgrade-verify.ts';
@@ -19,8 +19,7 @@ export default function ChildUpgradeVerify({ token, childName, guardianName, exp
     <Layout lang={locale ?? 'en'} preview={t.preview} heading={t.heading(childName)} footer={t.footer}>
       <Paragraph>{t.greeting(childName)}</Paragraph>
       <Paragraph>{t.body(guardianName)}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
       {expiresAt ? <Muted>{t.expires(formatDateTime(expiresAt, locale))}</Muted> : null}
       <Muted>{t.ignore}</Muted>
     </Layout>

@@ -1,7 +1,7 @@
 // A circle admin invites someone: accept or decline with the same token.
 import { z } from 'zod';
 import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Muted, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, LinkLine, Muted, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/circle-invitation.ts';
@@ -20,10 +20,9 @@ export default function CircleInvitation(props: CircleInvitationProps & RenderCo
   return (
     <Layout lang={locale ?? 'en'} preview={t.preview(props)} heading={t.heading(circleName)} footer={t.footer}>
       <Paragraph>{t.body(inviterName, circleName)}</Paragraph>
-      <PrimaryAction href={accept} label={t.action} />
-      <LinkFallback href={accept} label={t.fallback} />
+      <CallToAction href={accept} label={t.action} fallback={t.fallback} />
       {expiresAt ? <Muted>{t.expires(formatDateTime(expiresAt, locale))}</Muted> : null}
-      <LinkFallback href={decline} label={t.decline} />
+      <LinkLine href={decline} label={t.decline} />
     </Layout>
   );
 }

@@ -2,7 +2,7 @@
 import { Link, Section, Text } from 'react-email';
 import { z } from 'zod';
 import { displayName, instant, pathId } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/digest.ts';
@@ -49,8 +49,7 @@ export default function Digest(props: DigestProps & RenderContext) {
           </ul>
         </Section>
       ))}
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
     </Layout>
   );
 }

@@ -1,7 +1,7 @@
 // Reminds a guardian that a child's login waits for their consent.
 import { z } from 'zod';
 import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Muted, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Muted, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/guardian-consent-reminder.ts';
@@ -19,8 +19,7 @@ export default function GuardianConsentReminder({ token, guardianName, childName
     <Layout lang={locale ?? 'en'} preview={t.preview(childName)} heading={t.heading} footer={t.footer}>
       <Paragraph>{t.greeting(guardianName)}</Paragraph>
       <Paragraph>{t.body(childName)}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
       {expiresAt ? <Muted>{t.expires(formatDateTime(expiresAt, locale))}</Muted> : null}
     </Layout>
   );

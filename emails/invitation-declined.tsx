@@ -1,7 +1,7 @@
 // Tells the inviter that the invitation was declined. No token: it links to the circle.
 import { z } from 'zod';
 import { displayName, headerText, pathId } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/invitation-declined.ts';
@@ -24,8 +24,7 @@ export default function InvitationDeclined({ inviterName, inviteeEmail, circleNa
     <Layout lang={locale ?? 'en'} preview={t.preview} heading={t.heading} footer={t.footer}>
       <Paragraph>{t.greeting(inviterName)}</Paragraph>
       <Paragraph>{t.body(inviteeEmail, circleName)}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
     </Layout>
   );
 }

@@ -1,7 +1,7 @@
 // A pending invitation, a few days on: sent once per invitation.
 import { z } from 'zod';
 import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Muted, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Muted, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/invitation-reminder.ts';
@@ -25,8 +25,7 @@ export default function InvitationReminder({ token, inviterName, circleName, inv
   return (
     <Layout lang={locale ?? 'en'} preview={t.preview(inviterName)} heading={t.heading} footer={t.footer}>
       <Paragraph>{t.body(inviterName, circleName, invitedOn)}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
       {expiresAt ? <Muted>{t.expires(formatDateTime(expiresAt, locale))}</Muted> : null}
     </Layout>
   );

@@ -1,7 +1,7 @@
 // Someone added photos or videos to a circle: one email per other member.
 import { z } from 'zod';
 import { displayName, pathId } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/new-media-alert.ts';
@@ -26,8 +26,7 @@ export default function NewMediaAlert({ recipientName, uploaderName, circleName,
     <Layout lang={locale ?? 'en'} preview={t.preview(circleName)} heading={t.heading(circleName)} footer={t.footer}>
       <Paragraph>{t.greeting(recipientName)}</Paragraph>
       <Paragraph>{t.body(uploaderName, t.what(count, kind), circleName)}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
     </Layout>
   );
 }

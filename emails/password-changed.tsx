@@ -1,7 +1,7 @@
 // Security notice after a password change; points to the reset flow in case it was not the user.
 import { z } from 'zod';
 import { displayName, instant } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/password-changed.ts';
@@ -21,8 +21,7 @@ export default function PasswordChanged({ name, changedAt, baseUrl, locale }: Pa
       <Paragraph>{t.body(formatDateTime(changedAt, locale))}</Paragraph>
       <Paragraph>{t.sessions}</Paragraph>
       <Paragraph>{t.notYou}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
     </Layout>
   );
 }

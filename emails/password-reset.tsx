@@ -1,7 +1,7 @@
 // A single-use link to choose a new password. It expires soon, and says when.
 import { z } from 'zod';
 import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Muted, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Muted, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/password-reset.ts';
@@ -19,8 +19,7 @@ export default function PasswordReset({ token, name, expiresAt, baseUrl, locale 
     <Layout lang={locale ?? 'en'} preview={t.preview} heading={t.heading} footer={t.footer}>
       <Paragraph>{t.greeting(name)}</Paragraph>
       <Paragraph>{t.body}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
       <Muted>{t.expires(formatDateTime(expiresAt, locale))}</Muted>
       <Muted>{t.ignore}</Muted>
     </Layout>

@@ -1,7 +1,7 @@
 // Sent at signup: a link that proves the address belongs to the user.
 import { z } from 'zod';
 import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
-import { Layout, LinkFallback, Muted, Paragraph, PrimaryAction } from './components/layout.tsx';
+import { CallToAction, Layout, Muted, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/verify-email.ts';
@@ -26,8 +26,7 @@ export default function VerifyEmail({ token, name, expiresAt, baseUrl, locale }:
     <Layout lang={locale ?? 'en'} preview={t.preview} heading={t.heading} footer={t.footer}>
       <Paragraph>{t.greeting(name)}</Paragraph>
       <Paragraph>{t.body}</Paragraph>
-      <PrimaryAction href={href} label={t.action} />
-      <LinkFallback href={href} label={t.fallback} />
+      <CallToAction href={href} label={t.action} fallback={t.fallback} />
       {expiresAt ? <Muted>{t.expires(formatDateTime(expiresAt, locale))}</Muted> : null}
       <Muted>{t.ignore}</Muted>
     </Layout>

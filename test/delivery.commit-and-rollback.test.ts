@@ -1,34 +1,18 @@
 // The outbox promise: an email exists if and only if its transaction committed,
 // and a committed one is delivered with its attempt on record.
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { enqueueEmail } from '../src/index.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
-import { startInProcessWorker, testEnv, waitUntil } from './support/worker.ts';
-import type { RunningWorker } from '../src/cli/commands/worker.ts';
+import { useScenario } from './support/scenario.ts';
+import { waitUntil } from './support/worker.ts';
 
-let database: TestDatabase;
-let sink: SmtpSink;
-let worker: RunningWorker;
-let pool: pg.Pool;
+const s = useScenario({ worker: true });
+// The application's view: Kysely over the same pool (the scenario ends the pool).
 let db: Kysely<any>;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  sink = await startSmtpSink();
-  pool = new pg.Pool({ connectionString: database.url });
-  db = new Kysely({ dialect: new PostgresDialect({ pool }) });
-  await pool.query('create table app_token (id serial primary key, token_hash text not null)');
-  worker = await startInProcessWorker(testEnv(database.url, sink.url));
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await db?.destroy();
-  await sink?.close();
-  await database?.drop();
+  db = new Kysely({ dialect: new PostgresDialect({ pool: s.pool }) });
+  await s.pool.query('create table app_token (id serial primary key, token_hash text not null)');
 });
 
 const props = { name: 'Ada', token: 't0k3n-0123456789abcdef' };
@@ -43,13 +27,13 @@ describe('an email enqueued in the caller transaction', () => {
       }),
     ).rejects.toThrow('the request failed after the enqueue');
 
-    const { rows } = await pool.query(`select count(*)::int as n from mailroom.outbox where recipient = 'rolled-back@example.test'`);
+    const { rows } = await s.pool.query(`select count(*)::int as n from mailroom.outbox where recipient = 'rolled-back@example.test'`);
     expect(rows[0].n).toBe(0);
-    const tokens = await pool.query(`select count(*)::int as n from app_token`);
+    const tokens = await s.pool.query(`select count(*)::int as n from app_token`);
     expect(tokens.rows[0].n).toBe(0);
     // Give the relay several polls: nothing may arrive.
     await new Promise((r) => setTimeout(r, 500));
-    expect(sink.messagesTo('rolled-back@example.test')).toHaveLength(0);
+    expect(s.sink.messagesTo('rolled-back@example.test')).toHaveLength(0);
   });
 
   it('is sent once committed, with one attempt row holding the SMTP response', async () => {
@@ -58,7 +42,7 @@ describe('an email enqueued in the caller transaction', () => {
       return enqueueEmail(trx, { template: 'verify-email', to: 'committed@example.test', props });
     });
     const row = await waitUntil(
-      async () => (await pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0],
+      async () => (await s.pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0],
       (r) => r.status === 'sent',
       15_000,
       'the row to be sent',
@@ -66,12 +50,12 @@ describe('an email enqueued in the caller transaction', () => {
     expect(row.attempts).toBe(1);
     expect(row.sent_at).toBeInstanceOf(Date);
 
-    const attempts = (await pool.query('select * from mailroom.delivery_attempt where outbox_id = $1', [id])).rows;
+    const attempts = (await s.pool.query('select * from mailroom.delivery_attempt where outbox_id = $1', [id])).rows;
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ attempt: 1, transport: 'smtp', outcome: 'sent', response_code: 250 });
     expect(attempts[0].response).toMatch(/^250 /);
 
-    const [message] = sink.messagesTo('committed@example.test');
+    const [message] = s.sink.messagesTo('committed@example.test');
     expect(message).toBeDefined();
     // The Message-ID is derived from the outbox id, so duplicates can be recognised downstream.
     expect(message!.messageId).toBe(`<${id}@mailroom.localhost>`);
@@ -81,13 +65,13 @@ describe('an email enqueued in the caller transaction', () => {
   });
 
   it('scrubs the token link from the row once sent, keeping the attempt history', async () => {
-    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'scrubbed@example.test', props });
+    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'scrubbed@example.test', props });
     const row = await waitUntil(
-      async () => (await pool.query('select status, props from mailroom.outbox where id = $1', [id])).rows[0],
+      async () => (await s.pool.query('select status, props from mailroom.outbox where id = $1', [id])).rows[0],
       (r) => r.status === 'sent',
     );
     expect(row.props).toEqual({ name: 'Ada' });
-    const { rows } = await pool.query('select count(*)::int as n from mailroom.delivery_attempt where outbox_id = $1', [id]);
+    const { rows } = await s.pool.query('select count(*)::int as n from mailroom.delivery_attempt where outbox_id = $1', [id]);
     expect(rows[0].n).toBe(1);
   });
 });

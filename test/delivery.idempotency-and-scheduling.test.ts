@@ -1,67 +1,55 @@
 // Idempotency keys, not_after, send_after and priority, each observed at a real SMTP sink.
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../src/cli/commands/worker.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
-import { startInProcessWorker, testEnv, waitUntil } from './support/worker.ts';
+import { enqueueEmail } from '../src/index.ts';
+import { useScenario } from './support/scenario.ts';
+import { startInProcessWorker, waitUntil } from './support/worker.ts';
 
-let database: TestDatabase;
-let sink: SmtpSink;
-let pool: pg.Pool;
 const workers: RunningWorker[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  sink = await startSmtpSink();
-  pool = new pg.Pool({ connectionString: database.url });
-});
+const s = useScenario();
 
 afterAll(async () => {
   for (const w of workers) await w.stop();
-  await pool?.end();
-  await sink?.close();
-  await database?.drop();
 });
 
 const props = { token: 'token-0123456789abcdef' };
-const status = async (id: string) => (await pool.query('select status from mailroom.outbox where id = $1', [id])).rows[0]?.status;
+const status = async (id: string) => (await s.pool.query('select status from mailroom.outbox where id = $1', [id])).rows[0]?.status;
 
 describe('what is sent, and when', () => {
   it('sends one mail for the same idempotency key enqueued twice, returning the first id', async () => {
-    const first = await enqueueEmail(pool, { template: 'verify-email', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
-    const second = await enqueueEmail(pool, { template: 'verify-email', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
+    const first = await enqueueEmail(s.pool, { template: 'verify-email', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
+    const second = await enqueueEmail(s.pool, { template: 'verify-email', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
     expect(second).toBe(first);
-    const viaSql = await pool.query(`select mailroom.enqueue('verify-email', 'once@example.test', $1::jsonb, 'verify:42') as id`, [
+    const viaSql = await s.pool.query(`select mailroom.enqueue('verify-email', 'once@example.test', $1::jsonb, 'verify:42') as id`, [
       JSON.stringify(props),
     ]);
     expect(viaSql.rows[0].id).toBe(first);
-    const { rows } = await pool.query(`select count(*)::int as n from mailroom.outbox where idempotency_key = 'verify:42'`);
+    const { rows } = await s.pool.query(`select count(*)::int as n from mailroom.outbox where idempotency_key = 'verify:42'`);
     expect(rows[0].n).toBe(1);
 
-    workers.push(await startInProcessWorker(testEnv(database.url, sink.url)));
+    workers.push(await startInProcessWorker(s.env()));
     await waitUntil(() => status(first), (s) => s === 'sent');
     await new Promise((r) => setTimeout(r, 300));
-    expect(sink.messagesTo('once@example.test')).toHaveLength(1);
+    expect(s.sink.messagesTo('once@example.test')).toHaveLength(1);
   });
 
   it('expires a row whose not_after has passed, without sending it', async () => {
-    const id = await enqueueEmail(pool, {
+    const id = await enqueueEmail(s.pool, {
       template: 'verify-email',
       to: 'stale@example.test',
       props,
       notAfter: new Date(Date.now() - 1_000),
     });
     await waitUntil(() => status(id), (s) => s === 'expired');
-    const { rows } = await pool.query('select count(*)::int as n from mailroom.delivery_attempt where outbox_id = $1', [id]);
+    const { rows } = await s.pool.query('select count(*)::int as n from mailroom.delivery_attempt where outbox_id = $1', [id]);
     expect(rows[0].n).toBe(0);
-    expect(sink.messagesTo('stale@example.test')).toHaveLength(0);
+    expect(s.sink.messagesTo('stale@example.test')).toHaveLength(0);
   });
 
   it('does not send a row before its send_after', async () => {
     const enqueuedAt = Date.now();
-    const id = await enqueueEmail(pool, {
+    const id = await enqueueEmail(s.pool, {
       template: 'verify-email',
       to: 'later@example.test',
       props,
@@ -69,9 +57,9 @@ describe('what is sent, and when', () => {
     });
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await status(id)).toBe('pending');
-    expect(sink.messagesTo('later@example.test')).toHaveLength(0);
+    expect(s.sink.messagesTo('later@example.test')).toHaveLength(0);
     await waitUntil(() => status(id), (s) => s === 'sent', 10_000);
-    const [message] = sink.messagesTo('later@example.test');
+    const [message] = s.sink.messagesTo('later@example.test');
     expect(message!.receivedAt.getTime()).toBeGreaterThanOrEqual(enqueuedAt + 2_000);
   });
 });
@@ -79,24 +67,24 @@ describe('what is sent, and when', () => {
 describe('priority', () => {
   it('sends a priority 10 row before older priority 0 rows of a backlog', async () => {
     for (const w of workers.splice(0)) await w.stop();
-    sink.reset();
+    s.sink.reset();
     const backlog = 120;
-    await pool.query(
+    await s.pool.query(
       `insert into mailroom.outbox (template, recipient, props, priority, created_at, send_after)
        select 'verify-email', 'bulk' || g || '@example.test', $1::jsonb, 0, now() - interval '1 minute', now() - interval '1 minute'
          from generate_series(1, $2::int) g`,
       [JSON.stringify(props), backlog],
     );
-    const urgent = await enqueueEmail(pool, { template: 'verify-email', to: 'urgent@example.test', props, priority: 10 });
+    const urgent = await enqueueEmail(s.pool, { template: 'verify-email', to: 'urgent@example.test', props, priority: 10 });
 
-    // Small batches, one at a time, so order is observable at the sink.
+    // Small batches, one at a time, so order is observable at the s.sink.
     workers.push(
       await startInProcessWorker(
-        testEnv(database.url, sink.url, { RELAY_BATCH_SIZE: '10', WORKER_BATCH_SIZE: '10', WORKER_CONCURRENCY: '1' }),
+        s.env({ RELAY_BATCH_SIZE: '10', WORKER_BATCH_SIZE: '10', WORKER_CONCURRENCY: '1' }),
       ),
     );
-    await sink.waitFor(backlog + 1, 30_000);
-    const order = sink.messages.map((m) => m.to);
+    await s.sink.waitFor(backlog + 1, 30_000);
+    const order = s.sink.messages.map((m) => m.to);
     expect(order.indexOf('urgent@example.test')).toBeGreaterThanOrEqual(0);
     expect(order.indexOf('urgent@example.test')).toBeLessThan(10);
     expect(await status(urgent)).toBe('sent');

@@ -1,41 +1,21 @@
 // Transient failures retry with growing delays; permanent ones fail at once and
 // wait for an operator's replay.
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enqueueEmail } from '../src/index.ts';
-import type { RunningWorker } from '../src/cli/commands/worker.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
-import { runCli, startInProcessWorker, testEnv, waitUntil } from './support/worker.ts';
+import { useScenario } from './support/scenario.ts';
+import { runCli, waitUntil } from './support/worker.ts';
 
-let database: TestDatabase;
-let sink: SmtpSink;
-let worker: RunningWorker;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  sink = await startSmtpSink();
-  pool = new pg.Pool({ connectionString: database.url });
-  worker = await startInProcessWorker(testEnv(database.url, sink.url, { RETRY_BASE_MS: '400' }));
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await pool?.end();
-  await sink?.close();
-  await database?.drop();
-});
+const s = useScenario({ worker: { RETRY_BASE_MS: '400' } });
 
 const props = { token: 'token-0123456789abcdef' };
-const row = async (id: string) => (await pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0];
+const row = async (id: string) => (await s.pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0];
 const attempts = async (id: string) =>
-  (await pool.query('select * from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id])).rows;
+  (await s.pool.query('select * from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id])).rows;
 
 describe('delivery under SMTP errors', () => {
   it('retries 451 twice, then sends on attempt 3 with growing delays', async () => {
-    sink.respond('greylisted@example.test', [451, 451]);
-    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'greylisted@example.test', props });
+    s.sink.respond('greylisted@example.test', [451, 451]);
+    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'greylisted@example.test', props });
     const done = await waitUntil(() => row(id), (r) => r.status === 'sent', 20_000, 'sent after retries');
     expect(done.attempts).toBe(3);
 
@@ -52,13 +32,13 @@ describe('delivery under SMTP errors', () => {
     expect(firstGap).toBeGreaterThanOrEqual(320);
     expect(secondGap).toBeGreaterThan(firstGap);
     expect(secondGap).toBeGreaterThanOrEqual(640);
-    expect(sink.attemptsFor('greylisted@example.test')).toBe(3);
-    expect(sink.messagesTo('greylisted@example.test')).toHaveLength(1);
+    expect(s.sink.attemptsFor('greylisted@example.test')).toBe(3);
+    expect(s.sink.messagesTo('greylisted@example.test')).toHaveLength(1);
   });
 
-  it('fails a 550 after one attempt, and `mailroom replay <id>` sends it once the sink accepts', async () => {
-    sink.respond('rejected@example.test', 550);
-    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'rejected@example.test', props });
+  it('fails a 550 after one attempt, and `mailroom replay <id>` sends it once the s.sink accepts', async () => {
+    s.sink.respond('rejected@example.test', 550);
+    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'rejected@example.test', props });
     const failed = await waitUntil(() => row(id), (r) => r.status === 'failed', 15_000, 'failed');
     expect(failed.attempts).toBe(1);
     expect(failed.last_error).toMatch(/550/);
@@ -67,8 +47,8 @@ describe('delivery under SMTP errors', () => {
     expect((await row(id)).status).toBe('failed');
     expect(await attempts(id)).toMatchObject([{ attempt: 1, outcome: 'failed', error_class: 'permanent', response_code: 550 }]);
 
-    sink.respond('rejected@example.test', 'accept');
-    const replay = await runCli(['replay', id], { DATABASE_URL: database.url });
+    s.sink.respond('rejected@example.test', 'accept');
+    const replay = await runCli(['replay', id], { DATABASE_URL: s.database.url });
     expect(replay.output).toContain('replayed 1 of 1');
     expect(replay.code).toBe(0);
 
@@ -78,18 +58,18 @@ describe('delivery under SMTP errors', () => {
   });
 
   it('replays by filter with --dry-run first, changing nothing', async () => {
-    sink.respond('filtered@example.test', 550);
-    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'filtered@example.test', props });
+    s.sink.respond('filtered@example.test', 550);
+    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'filtered@example.test', props });
     await waitUntil(() => row(id), (r) => r.status === 'failed');
 
     const dry = await runCli(['replay', '--status', 'failed', '--template', 'verify-email', '--since', '1h', '--dry-run'], {
-      DATABASE_URL: database.url,
+      DATABASE_URL: s.database.url,
     });
     expect(dry.code).toBe(0);
     expect(dry.output).toContain(id);
     expect((await row(id)).status).toBe('failed');
 
-    const bad = await runCli(['replay', '--status', 'broken'], { DATABASE_URL: database.url });
+    const bad = await runCli(['replay', '--status', 'broken'], { DATABASE_URL: s.database.url });
     expect(bad.code).not.toBe(0);
     expect(bad.output).toContain('--status');
   });

@@ -2,41 +2,23 @@
 // than verify-email, and what happens after the send: locale honoured, token
 // scrubbed from the row, attempt history kept.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enqueueEmail, ValidationError } from '../src/index.ts';
-import type { RunningWorker } from '../src/cli/commands/worker.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
-import { startInProcessWorker, testEnv, waitUntil } from './support/worker.ts';
+import { useScenario } from './support/scenario.ts';
+import { waitUntil } from './support/worker.ts';
 
-let database: TestDatabase;
-let sink: SmtpSink;
-let worker: RunningWorker;
-let pool: pg.Pool;
+const s = useScenario({ worker: true });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  sink = await startSmtpSink();
-  pool = new pg.Pool({ connectionString: database.url });
-  worker = await startInProcessWorker(testEnv(database.url, sink.url));
-});
-afterAll(async () => {
-  await worker?.stop();
-  await pool?.end();
-  await sink?.close();
-  await database?.drop();
-});
-
-const count = async () => (await pool.query('select count(*)::int as n from mailroom.outbox')).rows[0].n as number;
+const count = async () => (await s.pool.query('select count(*)::int as n from mailroom.outbox')).rows[0].n as number;
 const sqlError = (template: string, props: unknown) =>
-  pool
+  s.pool
     .query('select mailroom.enqueue($1, $2, $3::jsonb)', [template, 'x@example.test', JSON.stringify(props)])
     .then(() => undefined, (e: pg.DatabaseError) => e);
 
 describe('props are checked against the template, from TypeScript and from SQL', () => {
   it('a missing prop is named', async () => {
     const before = await count();
-    const ts = await enqueueEmail(pool, {
+    const ts = await enqueueEmail(s.pool, {
       template: 'circle-invitation',
       to: 'x@example.test',
       props: { token: 'token-0123456789abcdef', inviterName: 'Ada' } as never,
@@ -52,7 +34,7 @@ describe('props are checked against the template, from TypeScript and from SQL',
   it('a mistyped prop is named', async () => {
     const before = await count();
     const props = { uploaderName: 'C', circleName: 'Family', circleId: 'c_1', count: 'twelve', kind: 'photo' };
-    const ts = await enqueueEmail(pool, { template: 'new-media-alert', to: 'x@example.test', props: props as never }).catch((e: unknown) => e);
+    const ts = await enqueueEmail(s.pool, { template: 'new-media-alert', to: 'x@example.test', props: props as never }).catch((e: unknown) => e);
     expect((ts as ValidationError).field).toBe('props.count');
 
     const viaSql = await sqlError('new-media-alert', props);
@@ -73,37 +55,37 @@ describe('props are checked against the template, from TypeScript and from SQL',
 
 describe('after the send', () => {
   it('sends in the row locale, scrubs the token from the row and keeps the attempt', async () => {
-    const id = await enqueueEmail(pool, {
+    const id = await enqueueEmail(s.pool, {
       template: 'password-reset',
       to: 'francoise@example.test',
       locale: 'fr',
       props: { token: 'reset-token-0123456789', name: 'Françoise', expiresAt: '2026-11-28T13:00:00Z' },
     });
     const row = await waitUntil(
-      async () => (await pool.query('select status, props from mailroom.outbox where id = $1', [id])).rows[0],
+      async () => (await s.pool.query('select status, props from mailroom.outbox where id = $1', [id])).rows[0],
       (r) => r.status === 'sent',
     );
-    const [message] = sink.messagesTo('francoise@example.test');
+    const [message] = s.sink.messagesTo('francoise@example.test');
     expect(message!.subject).toBe('Réinitialisez votre mot de passe');
     expect(message!.text).toContain('https://app.example/reset-password?token=reset-token-0123456789');
     expect(message!.text).toContain('Bonjour Françoise,');
 
     expect(row.props).toEqual({ name: 'Françoise', expiresAt: '2026-11-28T13:00:00Z' });
-    const { rows } = await pool.query('select outcome from mailroom.delivery_attempt where outbox_id = $1', [id]);
+    const { rows } = await s.pool.query('select outcome from mailroom.delivery_attempt where outbox_id = $1', [id]);
     expect(rows).toEqual([{ outcome: 'sent' }]);
   });
 
   it('fails at once, naming the prop, a SQL row whose prop breaks a rule only the renderer knows', async () => {
     // A token too short for the template's schema: SQL checked only its JSON type.
-    const { rows } = await pool.query(
+    const { rows } = await s.pool.query(
       `select mailroom.enqueue('verify-email', 'short@example.test', '{"token": "short"}') as id`,
     );
     const row = await waitUntil(
-      async () => (await pool.query('select status, attempts, last_error from mailroom.outbox where id = $1', [rows[0].id])).rows[0],
+      async () => (await s.pool.query('select status, attempts, last_error from mailroom.outbox where id = $1', [rows[0].id])).rows[0],
       (r) => r.status === 'failed',
     );
     expect(row.attempts).toBe(1);
     expect(row.last_error).toContain('props.token');
-    expect(sink.messagesTo('short@example.test')).toHaveLength(0);
+    expect(s.sink.messagesTo('short@example.test')).toHaveLength(0);
   });
 });

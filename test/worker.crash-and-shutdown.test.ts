@@ -1,35 +1,23 @@
 // Workers die. A SIGKILL mid-batch loses nothing (a second worker finishes the
 // job, duplicates limited to what was in flight), and a SIGTERM leaves no row in
 // `sending` and exits promptly.
-import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
-import { spawnCli, statusCounts, testEnv, waitUntil, type ChildWorker } from './support/worker.ts';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { useScenario } from './support/scenario.ts';
+import { spawnCli, statusCounts, waitUntil, type ChildWorker } from './support/worker.ts';
 
-let database: TestDatabase;
-let sink: SmtpSink;
-let pool: pg.Pool;
 const children: ChildWorker[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  sink = await startSmtpSink();
-  pool = new pg.Pool({ connectionString: database.url });
-});
+const s = useScenario();
 afterAll(async () => {
   for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-  await pool?.end();
-  await sink?.close();
-  await database?.drop();
 });
 beforeEach(async () => {
-  await pool.query('truncate mailroom.outbox cascade');
-  sink.reset();
+  await s.pool.query('truncate mailroom.outbox cascade');
+  s.sink.reset();
 });
 
 async function enqueueMany(count: number, prefix: string): Promise<void> {
-  await pool.query(
+  await s.pool.query(
     `select mailroom.enqueue('verify-email', $1 || g || '@example.test', $2::jsonb) from generate_series(1, $3::int) g`,
     [prefix, JSON.stringify({ token: 'token-0123456789abcdef' }), count],
   );
@@ -38,22 +26,22 @@ async function enqueueMany(count: number, prefix: string): Promise<void> {
 describe('a worker killed with SIGKILL in the middle of 500 emails', () => {
   it('loses nothing: a second worker sends every row, none left queued or sending', async () => {
     const total = 500;
-    sink.setDelay(15); // slow enough that the kill lands mid-run
-    const env = testEnv(database.url, sink.url, { SMTP_MAX_CONNECTIONS: '2', WORKER_BATCH_SIZE: '25' });
+    s.sink.setDelay(15); // slow enough that the kill lands mid-run
+    const env = s.env({ SMTP_MAX_CONNECTIONS: '2', WORKER_BATCH_SIZE: '25', WORKER_JOB_TIMEOUT_S: '4' });
     await enqueueMany(total, 'kill');
 
     const first = spawnCli(['worker'], env);
     children.push(first);
-    await sink.waitFor(120, 30_000);
+    await s.sink.waitFor(120, 60_000);
     first.child.kill('SIGKILL');
     await first.exited;
-    const atKill = await statusCounts(pool);
+    const atKill = await statusCounts(s.pool);
     expect(atKill.sent ?? 0).toBeLessThan(total);
 
     const second = spawnCli(['worker'], env);
     children.push(second);
     const final = await waitUntil(
-      () => statusCounts(pool),
+      () => statusCounts(s.pool),
       (c) => (c.sent ?? 0) === total,
       60_000,
       'every row sent after the restart',
@@ -62,33 +50,33 @@ describe('a worker killed with SIGKILL in the middle of 500 emails', () => {
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
 
-    // Every row reached the sink at least once; duplicates are counted, and bounded
+    // Every row reached the s.sink at least once; duplicates are counted, and bounded
     // by what the killed worker had in flight (its batches: concurrency x batch size).
     const byMessageId = new Map<string, number>();
-    for (const m of sink.messages) byMessageId.set(m.messageId, (byMessageId.get(m.messageId) ?? 0) + 1);
+    for (const m of s.sink.messages) byMessageId.set(m.messageId, (byMessageId.get(m.messageId) ?? 0) + 1);
     const duplicates = [...byMessageId.values()].reduce((sum, n) => sum + (n - 1), 0);
-    console.log(`SIGKILL at ${atKill.sent ?? 0} sent: ${byMessageId.size} distinct Message-IDs, ${duplicates} duplicate(s) at the sink`);
+    console.log(`SIGKILL at ${atKill.sent ?? 0} sent: ${byMessageId.size} distinct Message-IDs, ${duplicates} duplicate(s) at the s.sink`);
     expect(byMessageId.size).toBe(total);
     expect(duplicates).toBeLessThanOrEqual(2 * 25);
     // Rows the killed worker was sending are explained in the audit trail.
-    const { rows } = await pool.query(`select count(*)::int as n from mailroom.delivery_attempt where error_class = 'ambiguous'`);
+    const { rows } = await s.pool.query(`select count(*)::int as n from mailroom.delivery_attempt where error_class = 'ambiguous'`);
     expect(rows[0].n).toBeGreaterThanOrEqual(duplicates);
   });
 });
 
 describe('SIGTERM during a batch', () => {
   it('exits within 10 s and leaves no row in sending, even with a send that hangs', async () => {
-    sink.setDelay(30);
-    sink.respond('hangs@example.test', 'hang');
-    await pool.query(
+    s.sink.setDelay(30);
+    s.sink.respond('hangs@example.test', 'hang');
+    await s.pool.query(
       `select mailroom.enqueue('verify-email', 'hangs@example.test', $1::jsonb)`,
       [JSON.stringify({ token: 'token-0123456789abcdef' })],
     );
     await enqueueMany(200, 'term');
-    const worker = spawnCli(['worker'], testEnv(database.url, sink.url, { SMTP_MAX_CONNECTIONS: '2', SMTP_TIMEOUT_MS: '30000', WORKER_JOB_TIMEOUT_S: '40' }));
+    const worker = spawnCli(['worker'], s.env({ SMTP_MAX_CONNECTIONS: '2', SMTP_TIMEOUT_MS: '30000', WORKER_JOB_TIMEOUT_S: '40' }));
     children.push(worker);
-    await sink.waitFor(20, 30_000);
-    await waitUntil(() => statusCounts(pool), (c) => (c.sending ?? 0) > 0, 10_000, 'a batch in flight');
+    await s.sink.waitFor(20, 30_000);
+    await waitUntil(() => statusCounts(s.pool), (c) => (c.sending ?? 0) > 0, 10_000, 'a batch in flight');
 
     const signalledAt = Date.now();
     worker.child.kill('SIGTERM');
@@ -97,7 +85,7 @@ describe('SIGTERM during a batch', () => {
     expect(exit.code, worker.output()).toBe(0);
     expect(tookMs).toBeLessThan(10_000);
 
-    const counts = await statusCounts(pool);
+    const counts = await statusCounts(s.pool);
     expect(counts.sending ?? 0).toBe(0);
     // The hung send was aborted and will be tried again; nothing was lost.
     const total = Object.values(counts).reduce((a, b) => a + b, 0);

@@ -29,17 +29,23 @@ export function Muted({ children }: { children: ReactNode }) {
   return <Text style={styles.muted}>{children}</Text>;
 }
 
-/** The email's one call to action; the plain-text part shows its URL beside the label. */
-export function PrimaryAction({ href, label }: { href: string; label: string }) {
+/**
+ * The email's one call to action, then the same link spelled out for clients that
+ * hide buttons (and for the plain-text part, which shows both).
+ */
+export function CallToAction({ href, label, fallback }: { href: string; label: string; fallback: string }) {
   return (
-    <Button href={href} style={styles.button} data-role="primary-action">
-      {label}
-    </Button>
+    <>
+      <Button href={href} style={styles.button} data-role="primary-action">
+        {label}
+      </Button>
+      <LinkLine href={href} label={fallback} />
+    </>
   );
 }
 
-/** The link spelled out, for clients that do not show buttons. */
-export function LinkFallback({ href, label }: { href: string; label: string }) {
+/** A secondary link, shown as its label and the URL itself. */
+export function LinkLine({ href, label }: { href: string; label: string }) {
   return (
     <Text style={styles.muted}>
       {label} {href}

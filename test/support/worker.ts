@@ -16,7 +16,9 @@ export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<
     SMTP_TIMEOUT_MS: '3000',
     RELAY_POLL_MS: '20',
     SWEEP_INTERVAL_MS: '500',
-    WORKER_JOB_TIMEOUT_S: '4',
+    // Long enough that a slow machine never takes a live send for a dead worker
+    // (which would resend it); the crash test shortens it to see recovery quickly.
+    WORKER_JOB_TIMEOUT_S: '30',
     RETRY_BASE_MS: '400',
     SHUTDOWN_GRACE_MS: '3000',
     FRONTEND_BASE_URL: 'https://app.example',
