@@ -27,7 +27,9 @@ describe('a worker killed with SIGKILL in the middle of 500 emails', () => {
   it('loses nothing: a second worker sends every row, none left queued or sending', async () => {
     const total = 500;
     s.sink.setDelay(15); // slow enough that the kill lands mid-run
-    const env = s.env({ SMTP_MAX_CONNECTIONS: '2', WORKER_BATCH_SIZE: '25', WORKER_JOB_TIMEOUT_S: '4' });
+    // A 10 s lease: long enough that a slow machine never takes a live batch for a dead
+    // worker, short enough that the restart recovers the killed worker's batches soon.
+    const env = s.env({ SMTP_MAX_CONNECTIONS: '2', WORKER_BATCH_SIZE: '25', WORKER_JOB_TIMEOUT_S: '10' });
     await enqueueMany(total, 'kill');
 
     const first = spawnCli(['worker'], env);
