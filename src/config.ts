@@ -6,7 +6,7 @@ import { z } from 'zod';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
-const transportName = z.enum(['smtp', 'capture']);
+const transportName = z.enum(['smtp', 'mailjet', 'capture']);
 
 const schema = z
   .object({
@@ -17,6 +17,11 @@ const schema = z
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
       .optional(),
     SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
+    MAILJET_API_KEY: z.string().regex(/^\S+$/, 'must not contain spaces').optional(),
+    MAILJET_API_SECRET: z.string().regex(/^\S+$/, 'must not contain spaces').optional(),
+    MAILJET_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    MAILJET_SANDBOX: bool.default(false),
+    MAILJET_TIMEOUT_MS: int(100, 600_000).default(15_000),
     SMTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
     MAIL_FROM: z
       .string()
@@ -59,6 +64,18 @@ const schema = z
         code: 'custom',
         path: ['WORKER_JOB_TIMEOUT_S'],
         message: `must exceed SMTP_TIMEOUT_MS (${env.SMTP_TIMEOUT_MS} ms): a slow send would be taken for a dead worker`,
+      });
+    }
+    if (env.MAIL_TRANSPORT === 'mailjet') {
+      for (const key of ['MAILJET_API_KEY', 'MAILJET_API_SECRET'] as const) {
+        if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when MAIL_TRANSPORT=mailjet' });
+      }
+    }
+    if (env.WORKER_JOB_TIMEOUT_S * 1000 <= env.MAILJET_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKER_JOB_TIMEOUT_S'],
+        message: `must exceed MAILJET_TIMEOUT_MS (${env.MAILJET_TIMEOUT_MS} ms): a slow send would be taken for a dead worker`,
       });
     }
     if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { createCaptureTransport } from './capture.ts';
+import { createMailjetTransport } from './mailjet.ts';
 import { createSmtpTransport } from './smtp.ts';
 import type { Transport } from './transport.ts';
 
@@ -15,6 +16,14 @@ export function createTransportFromConfig(config: Config, logger?: Logger): Tran
         url: config.SMTP_URL!,
         maxConnections: config.SMTP_MAX_CONNECTIONS,
         timeoutMs: config.SMTP_TIMEOUT_MS,
+      });
+    case 'mailjet':
+      return createMailjetTransport({
+        apiKey: config.MAILJET_API_KEY!,
+        apiSecret: config.MAILJET_API_SECRET!,
+        ...(config.MAILJET_API_URL ? { apiUrl: config.MAILJET_API_URL } : {}),
+        timeoutMs: config.MAILJET_TIMEOUT_MS,
+        sandbox: config.MAILJET_SANDBOX,
       });
     case 'capture':
       return createCaptureTransport({ dir: config.CAPTURE_DIR, ...(logger ? { logger } : {}) });
