@@ -22,6 +22,7 @@ const schema = z
     MAILJET_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     MAILJET_SANDBOX: bool.default(false),
     MAILJET_TIMEOUT_MS: int(100, 600_000).default(15_000),
+    MAILJET_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').regex(/^[^\s:]+$/, 'must not contain spaces or colons').optional(),
     SMTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
     MAIL_FROM: z
       .string()

@@ -7,6 +7,7 @@ import { devCommand } from './commands/dev.ts';
 import { cancelCommand, listCommand, replayCommand, showCommand, statusCommand } from './commands/outbox.ts';
 import { previewCommand } from './commands/preview.ts';
 import { serveCommand } from './commands/serve.ts';
+import { suppressAddCommand, suppressListCommand, suppressRemoveCommand } from './commands/suppress.ts';
 import { workerCommand } from './commands/worker.ts';
 import { exitWithError } from './process.ts';
 
@@ -82,6 +83,16 @@ program
   .option('--text', 'the subject and plain-text part instead of HTML')
   .option('--out <file>', 'write to a file instead of standard output')
   .action(previewCommand);
+
+const suppress = program.command('suppress').description('the suppression list: addresses that get no email');
+suppress
+  .command('add')
+  .argument('<address>')
+  .option('--reason <reason>', 'why', 'manual')
+  .description('stop all email to an address')
+  .action(suppressAddCommand);
+suppress.command('remove').argument('<address>').description('lift a suppression').action(suppressRemoveCommand);
+suppress.command('list').option('--json').description('suppressed addresses, newest first').action(suppressListCommand);
 
 program.command('cancel').description('cancel a row that has not been sent').argument('<id>', 'outbox id').action(cancelCommand);
 

@@ -74,9 +74,24 @@ export interface SuppressionTable {
   created_at: DefaultedTimestamp;
 }
 
+export interface DeliveryEventTable {
+  id: ColumnType<string, never, never>;
+  provider: string;
+  event: string;
+  address: string;
+  outbox_id: string | null;
+  provider_message_id: string | null;
+  hard: boolean | null;
+  reason: string | null;
+  occurred_at: Timestamp | null;
+  received_at: DefaultedTimestamp;
+  payload: ColumnType<unknown, string, string>;
+}
+
 export interface Database {
   'mailroom.outbox': OutboxTable;
   'mailroom.delivery_attempt': DeliveryAttemptTable;
   'mailroom.template': TemplateTable;
   'mailroom.suppression': SuppressionTable;
+  'mailroom.delivery_event': DeliveryEventTable;
 }

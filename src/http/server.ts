@@ -1,5 +1,5 @@
 // The HTTP side of mailroom (`mailroom serve`): one Fastify instance, each concern a
-// plugin. Today the health probes; the admin pages and /metrics join as plugins.
+// plugin. Today the health probes and provider webhooks; the admin pages and /metrics join as plugins.
 import Fastify, {
   type FastifyInstance,
   type RawReplyDefaultExpression,
@@ -9,6 +9,7 @@ import Fastify, {
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { healthRoutes } from './health.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export interface ServerOptions {
   /** The process's database handle; the server borrows it and never closes it. */
@@ -16,14 +17,17 @@ export interface ServerOptions {
   logger: Logger;
   /** How long /readyz waits for the database before it answers 503 (default 2 s). */
   readyTimeoutMs?: number;
+  /** MAILJET_WEBHOOK_SECRET: enables POST /webhooks/mailjet. */
+  mailjetWebhookSecret?: string | undefined;
 }
 
 /** The Fastify instance, typed with mailroom's pino logger. */
 export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
 
 /** A server with every route registered; call `listen()` (or `inject()` in tests). */
-export function buildServer({ db, logger, readyTimeoutMs }: ServerOptions): Server {
+export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret }: ServerOptions): Server {
   const app = Fastify({ loggerInstance: logger });
   app.register(healthRoutes, { db, ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}) });
+  app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
   return app;
 }

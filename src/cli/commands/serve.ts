@@ -16,7 +16,7 @@ export async function serveCommand(): Promise<void> {
   // lazily: the server starts (and /healthz answers) while PostgreSQL is still down,
   // and /readyz says so.
   const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api' });
-  const server = buildServer({ db, logger });
+  const server = buildServer({ db, logger, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET });
   try {
     await server.listen({
       port: config.PORT,

@@ -1,0 +1,120 @@
+// Bounces and complaints from Mailjet's webhook stop later email to the address;
+// bad secrets and malformed payloads store nothing. Manual suppressions via the CLI.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Db } from '../src/db/connect.ts';
+import { buildServer, type Server } from '../src/http/server.ts';
+import { enqueueEmail } from '../src/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { useScenario } from './support/scenario.ts';
+import { runCli, startInProcessWorker, waitUntil } from './support/worker.ts';
+
+const SECRET = 'webhook-secret-0123456789';
+const s = useScenario();
+let db: Db;
+let server: Server;
+
+beforeAll(async () => {
+  db = connect(s.database.url, { max: 2 });
+  server = buildServer({ db, logger: createLogger({ level: 'silent' }), mailjetWebhookSecret: SECRET });
+  await server.ready();
+});
+afterAll(async () => {
+  await server?.close();
+  await db?.close();
+});
+
+const basic = (password: string) => `Basic ${Buffer.from(`mailroom:${password}`).toString('base64')}`;
+const post = (payload: unknown, auth: string | null = basic(SECRET)) =>
+  server.inject({
+    method: 'POST',
+    url: '/webhooks/mailjet',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+const counts = async () => {
+  const { rows } = await s.pool.query(
+    `select (select count(*)::int from mailroom.delivery_event) as events, (select count(*)::int from mailroom.suppression) as suppressed`,
+  );
+  return rows[0] as { events: number; suppressed: number };
+};
+
+const hardBounce = {
+  event: 'bounce',
+  time: 1795858000,
+  email: 'Gone@Example.test',
+  CustomID: '7d8c1a2e-0000-4000-8000-000000000001',
+  blocked: false,
+  hard_bounce: true,
+  error_related_to: 'recipient',
+  error: 'user unknown',
+};
+
+describe('POST /webhooks/mailjet', () => {
+  it('refuses a wrong or missing secret with 401, storing nothing', async () => {
+    expect((await post(hardBounce, basic('not-the-secret-at-all'))).statusCode).toBe(401);
+    expect((await post(hardBounce, null)).statusCode).toBe(401);
+    expect(await counts()).toEqual({ events: 0, suppressed: 0 });
+  });
+
+  it('refuses a malformed payload with 400 naming the field, storing nothing (not even the valid events of a batch)', async () => {
+    const missingEmail = await post({ event: 'bounce', time: 1795858000, hard_bounce: true });
+    expect(missingEmail.statusCode).toBe(400);
+    expect(missingEmail.json().error).toMatchObject({ code: 'invalid_payload', field: 'email' });
+    const badJson = await post('{"event": "bounce",');
+    expect(badJson.statusCode).toBe(400);
+    const mixed = await post([hardBounce, { ...hardBounce, email: 'not an address' }]);
+    expect(mixed.statusCode).toBe(400);
+    expect(mixed.json().error.field).toBe('1.email');
+    expect(await counts()).toEqual({ events: 0, suppressed: 0 });
+  });
+
+  it('stores every event; hard bounces and spam complaints suppress the address, soft bounces and unsubs do not', async () => {
+    // As Mailjet sends it: MessageID a JSON number above 2^53, which must not be rounded.
+    const exactId = JSON.stringify(hardBounce).replace('{', '{"MessageID":288230376151711744,');
+    const others = JSON.stringify([
+      { event: 'spam', time: 1795858001, MessageID: '2', email: 'complains@example.test', source: 'JMRPP' },
+      { event: 'bounce', time: 1795858002, MessageID: '3', email: 'full@example.test', hard_bounce: false, error: 'mailbox full' },
+      { event: 'unsub', time: 1795858003, MessageID: '4', email: 'unsub@example.test', list_id: 1 },
+      { event: 'blocked', time: 1795858004, MessageID: '5', email: 'blocked@example.test', error: 'spam content' },
+    ]);
+    const response = await post(`[${exactId},${others.slice(1)}`);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ stored: 5, suppressed: 2 });
+    const { rows } = await s.pool.query('select address, reason, source from mailroom.suppression order by address');
+    expect(rows).toEqual([
+      { address: 'complains@example.test', reason: 'complaint', source: 'mailjet' },
+      { address: 'gone@example.test', reason: 'hard_bounce', source: 'mailjet' },
+    ]);
+    const event = (await s.pool.query(`select * from mailroom.delivery_event where event = 'bounce' and hard`)).rows[0];
+    expect(event).toMatchObject({ provider: 'mailjet', outbox_id: hardBounce.CustomID, provider_message_id: '288230376151711744', reason: 'user unknown' });
+    expect(event.payload.error_related_to).toBe('recipient');
+  });
+
+  it('later email to a suppressed address ends suppressed, without a send', async () => {
+    const worker = await startInProcessWorker(s.env());
+    try {
+      const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'gone@example.test', props: { token: 'token-0123456789abcdef' } });
+      const row = await waitUntil(async () => (await s.pool.query('select status, attempts from mailroom.outbox where id = $1', [id])).rows[0], (r) => r.status === 'suppressed');
+      expect(row.attempts).toBe(0);
+      expect(s.sink.messagesTo('gone@example.test')).toHaveLength(0);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
+describe('mailroom suppress', () => {
+  it('adds, lists and removes an address, naming bad input', async () => {
+    const env = { DATABASE_URL: s.database.url };
+    expect((await runCli(['suppress', 'add', 'Manual@Example.test', '--reason', 'asked by support'], env)).output).toContain('suppressed manual@example.test');
+    const list = await runCli(['suppress', 'list', '--json'], env);
+    expect(JSON.parse(list.output).map((r: { address: string }) => r.address)).toContain('manual@example.test');
+    expect((await runCli(['suppress', 'remove', 'manual@example.test'], env)).code).toBe(0);
+    const again = await runCli(['suppress', 'remove', 'manual@example.test'], env);
+    expect(again.code).toBe(1);
+    expect(again.output).toContain('not on the suppression list');
+    const bad = await runCli(['suppress', 'add', "x'; drop table mailroom.outbox; --"], env);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toContain('address:');
+  });
+});
