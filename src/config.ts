@@ -60,27 +60,26 @@ const schema = z
     RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
   })
   .superRefine((env, ctx) => {
-    if (env.WORKER_JOB_TIMEOUT_S * 1000 <= env.SMTP_TIMEOUT_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['WORKER_JOB_TIMEOUT_S'],
-        message: `must exceed SMTP_TIMEOUT_MS (${env.SMTP_TIMEOUT_MS} ms): a slow send would be taken for a dead worker`,
-      });
+    if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when MAIL_TRANSPORT=smtp' });
     }
     if (env.MAIL_TRANSPORT === 'mailjet') {
       for (const key of ['MAILJET_API_KEY', 'MAILJET_API_SECRET'] as const) {
         if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when MAIL_TRANSPORT=mailjet' });
       }
     }
-    if (env.WORKER_JOB_TIMEOUT_S * 1000 <= env.MAILJET_TIMEOUT_MS) {
+    // The chosen transport's own timeout must end a send before the job's lease
+    // does, or a slow send would be taken for a dead worker and sent again.
+    const sendTimeout =
+      env.MAIL_TRANSPORT === 'smtp' ? ['SMTP_TIMEOUT_MS', env.SMTP_TIMEOUT_MS] as const
+      : env.MAIL_TRANSPORT === 'mailjet' ? ['MAILJET_TIMEOUT_MS', env.MAILJET_TIMEOUT_MS] as const
+      : undefined;
+    if (sendTimeout && env.WORKER_JOB_TIMEOUT_S * 1000 <= sendTimeout[1]) {
       ctx.addIssue({
         code: 'custom',
         path: ['WORKER_JOB_TIMEOUT_S'],
-        message: `must exceed MAILJET_TIMEOUT_MS (${env.MAILJET_TIMEOUT_MS} ms): a slow send would be taken for a dead worker`,
+        message: `must exceed ${sendTimeout[0]} (${sendTimeout[1]} ms): a slow send would be taken for a dead worker`,
       });
-    }
-    if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
-      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when MAIL_TRANSPORT=smtp' });
     }
   });
 

@@ -34,7 +34,10 @@ describe('a worker killed with SIGKILL in the middle of 500 emails', () => {
 
     const first = spawnCli(['worker'], env);
     children.push(first);
-    await s.sink.waitFor(120, 60_000);
+    // If the worker died instead (a configuration error, say), show what it said.
+    await s.sink.waitFor(120, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- worker output ---\n${first.output().slice(-3000)}`);
+    });
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = await statusCounts(s.pool);
@@ -57,7 +60,7 @@ describe('a worker killed with SIGKILL in the middle of 500 emails', () => {
     const byMessageId = new Map<string, number>();
     for (const m of s.sink.messages) byMessageId.set(m.messageId, (byMessageId.get(m.messageId) ?? 0) + 1);
     const duplicates = [...byMessageId.values()].reduce((sum, n) => sum + (n - 1), 0);
-    console.log(`SIGKILL at ${atKill.sent ?? 0} sent: ${byMessageId.size} distinct Message-IDs, ${duplicates} duplicate(s) at the s.sink`);
+    console.log(`SIGKILL at ${atKill.sent ?? 0} sent: ${byMessageId.size} distinct Message-IDs, ${duplicates} duplicate(s) at the sink`);
     expect(byMessageId.size).toBe(total);
     expect(duplicates).toBeLessThanOrEqual(2 * 25);
     // Rows the killed worker was sending are explained in the audit trail.
