@@ -77,7 +77,7 @@ describe('priority', () => {
     );
     const urgent = await enqueueEmail(s.pool, { template: 'verify-email', to: 'urgent@example.test', props, priority: 10 });
 
-    // Small batches, one at a time, so order is observable at the s.sink.
+    // Small batches, one at a time, so order is observable at the sink.
     workers.push(
       await startInProcessWorker(
         s.env({ RELAY_BATCH_SIZE: '10', WORKER_BATCH_SIZE: '10', WORKER_CONCURRENCY: '1' }),

@@ -36,7 +36,7 @@ describe('delivery under SMTP errors', () => {
     expect(s.sink.messagesTo('greylisted@example.test')).toHaveLength(1);
   });
 
-  it('fails a 550 after one attempt, and `mailroom replay <id>` sends it once the s.sink accepts', async () => {
+  it('fails a 550 after one attempt, and `mailroom replay <id>` sends it once the sink accepts', async () => {
     s.sink.respond('rejected@example.test', 550);
     const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'rejected@example.test', props });
     const failed = await waitUntil(() => row(id), (r) => r.status === 'failed', 15_000, 'failed');

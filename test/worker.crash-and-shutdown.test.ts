@@ -55,7 +55,7 @@ describe('a worker killed with SIGKILL in the middle of 500 emails', () => {
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
 
-    // Every row reached the s.sink at least once; duplicates are counted, and bounded
+    // Every row reached the sink at least once; duplicates are counted, and bounded
     // by what the killed worker had in flight (its batches: concurrency x batch size).
     const byMessageId = new Map<string, number>();
     for (const m of s.sink.messages) byMessageId.set(m.messageId, (byMessageId.get(m.messageId) ?? 0) + 1);
