@@ -7,11 +7,27 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const transportName = z.enum(['smtp', 'mailjet', 'capture']);
+export type TransportName = z.infer<typeof transportName>;
+
+/** One transport, or an ordered failover list: `mailjet,smtp`. */
+const transportList = z
+  .string()
+  .transform((text) => text.split(',').map((name) => name.trim()))
+  .pipe(
+    z
+      .array(transportName, { error: 'must name smtp, mailjet or capture, or a comma-separated list of them' })
+      .min(1)
+      .refine((names) => new Set(names).size === names.length, 'must not name a transport twice'),
+  );
 
 const schema = z
   .object({
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-    MAIL_TRANSPORT: transportName.default('capture'),
+    MAIL_TRANSPORT: transportList.default(['capture']),
+    // Failover between the transports of a list: open a circuit after this many
+    // consecutive provider failures, probe it again after this long.
+    FAILOVER_AFTER: int(1, 1000).default(5),
+    FAILOVER_PROBE_MS: int(100, 86_400_000).default(30_000),
     SMTP_URL: z
       .string()
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
@@ -60,20 +76,22 @@ const schema = z
     RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
   })
   .superRefine((env, ctx) => {
-    if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
+    const uses = (name: TransportName) => env.MAIL_TRANSPORT.includes(name);
+    if (uses('smtp') && !env.SMTP_URL) {
       ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when MAIL_TRANSPORT=smtp' });
     }
-    if (env.MAIL_TRANSPORT === 'mailjet') {
+    if (uses('mailjet')) {
       for (const key of ['MAILJET_API_KEY', 'MAILJET_API_SECRET'] as const) {
         if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when MAIL_TRANSPORT=mailjet' });
       }
     }
-    // The chosen transport's own timeout must end a send before the job's lease
+    // The chosen transports' own timeouts must end a send before the job's lease
     // does, or a slow send would be taken for a dead worker and sent again.
-    const sendTimeout =
-      env.MAIL_TRANSPORT === 'smtp' ? ['SMTP_TIMEOUT_MS', env.SMTP_TIMEOUT_MS] as const
-      : env.MAIL_TRANSPORT === 'mailjet' ? ['MAILJET_TIMEOUT_MS', env.MAILJET_TIMEOUT_MS] as const
-      : undefined;
+    const timeouts = [
+      ...(uses('smtp') ? [['SMTP_TIMEOUT_MS', env.SMTP_TIMEOUT_MS] as const] : []),
+      ...(uses('mailjet') ? [['MAILJET_TIMEOUT_MS', env.MAILJET_TIMEOUT_MS] as const] : []),
+    ].sort((a, b) => b[1] - a[1]);
+    const sendTimeout = timeouts[0];
     if (sendTimeout && env.WORKER_JOB_TIMEOUT_S * 1000 <= sendTimeout[1]) {
       ctx.addIssue({
         code: 'custom',

@@ -27,6 +27,9 @@ export class SendError extends Error {
     this.name = 'SendError';
   }
 
+  /** Which transport failed, when several are in play (failover); the attempt row records it. */
+  transport?: string;
+
   /** Everything but permanent: a config fault (bad credentials) is ours to fix, not the email's. */
   get retryable(): boolean {
     return this.errorClass !== 'permanent';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
+import type { Config, TransportName } from '../config.ts';
 import { createCaptureTransport } from './capture.ts';
+import { createFailoverTransport } from './failover.ts';
 import { createMailjetTransport } from './mailjet.ts';
 import { createSmtpTransport } from './smtp.ts';
 import type { Transport } from './transport.ts';
@@ -8,9 +9,19 @@ import type { Transport } from './transport.ts';
 export type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
 export { messageIdFor } from './transport.ts';
 
-/** The transport MAIL_TRANSPORT names, configured from the environment (already validated). */
+/** The transport MAIL_TRANSPORT names (a failover chain for a list), configured from the validated environment. */
 export function createTransportFromConfig(config: Config, logger?: Logger): Transport {
-  switch (config.MAIL_TRANSPORT) {
+  const transports = config.MAIL_TRANSPORT.map((name) => createOne(name, config, logger));
+  if (transports.length === 1) return transports[0]!;
+  return createFailoverTransport(transports, {
+    failuresToOpen: config.FAILOVER_AFTER,
+    probeAfterMs: config.FAILOVER_PROBE_MS,
+    ...(logger ? { logger } : {}),
+  });
+}
+
+function createOne(name: TransportName, config: Config, logger?: Logger): Transport {
+  switch (name) {
     case 'smtp':
       return createSmtpTransport({
         url: config.SMTP_URL!,

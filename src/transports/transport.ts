@@ -18,6 +18,8 @@ export interface SendReceipt {
   responseCode: number | null;
   /** The provider's acceptance line, kept in the attempt row. */
   response: string | null;
+  /** Which transport accepted it, when several are in play (failover). */
+  transport?: string;
 }
 
 export interface Transport {

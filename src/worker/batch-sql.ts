@@ -64,6 +64,8 @@ export interface AttemptResult {
   retryDelayMs: number;
   /** Props to remove from the row once sent: links that carry tokens. */
   scrub: string[];
+  /** This try does not use up the budget (throttled): the row gets one more attempt. */
+  extraAttempt?: boolean;
 }
 
 // Attempt rows are written whatever happened to the row meanwhile: the try took
@@ -74,10 +76,10 @@ const RECORD_RESULTS = `
   with r as (
     select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
                          $8::text[], $9::text[], $10::int[], $11::text[], $12::text[], $13::timestamptz[],
-                         $14::int[], $15::text[])
+                         $14::int[], $15::text[], $16::boolean[])
       as r(outbox_id, job_id, attempt, transport, outcome, next_status, error_class,
            message_id, provider_message_id, response_code, response, error_message, started_at,
-           retry_delay_ms, scrub)
+           retry_delay_ms, scrub, extra_attempt)
   ), attempts as (
     insert into mailroom.delivery_attempt
       (outbox_id, attempt, transport, outcome, error_class, message_id, provider_message_id,
@@ -89,6 +91,7 @@ const RECORD_RESULTS = `
   update mailroom.outbox o
      set status = r.next_status,
          attempts = o.attempts - (r.outcome = 'released')::int,
+         max_attempts = o.max_attempts + r.extra_attempt::int,
          sent_at = case when r.next_status = 'sent' then now() else o.sent_at end,
          send_after = case when r.next_status = 'retrying' then now() + r.retry_delay_ms * interval '1 millisecond'
                            else o.send_after end,
@@ -122,5 +125,6 @@ export async function recordResults(db: pg.Pool, results: AttemptResult[]): Prom
     column('startedAt'),
     column('retryDelayMs'),
     results.map((r) => JSON.stringify(r.scrub)),
+    results.map((r) => r.extraAttempt ?? false),
   ]);
 }

@@ -71,6 +71,7 @@ async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptR
     );
     result = {
       ...base,
+      transport: receipt.transport ?? base.transport,
       outcome: 'sent',
       nextStatus: 'sent',
       errorClass: null,
@@ -109,11 +110,16 @@ function failureResult(
     error instanceof SendError
       ? error
       : new SendError('transient', error instanceof Error ? error.message : String(error));
-  const exhausted = row.attempts >= row.max_attempts;
+  // The provider asked us to slow down: not the email's fault, so the try does not
+  // use up its budget (the row gets one more attempt) and it always comes back.
+  const throttled = sendError.errorClass === 'throttled';
+  const exhausted = !throttled && row.attempts >= row.max_attempts;
   const retry = sendError.retryable && !exhausted && !(sendError instanceof RenderError);
   const message = exhausted && sendError.retryable ? `${sendError.message} (attempts exhausted)` : sendError.message;
   return {
     ...base,
+    transport: sendError.transport ?? base.transport,
+    extraAttempt: throttled,
     outcome: retry ? 'retry' : 'failed',
     nextStatus: retry ? 'retrying' : 'failed',
     errorClass: sendError.errorClass,

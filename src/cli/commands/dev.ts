@@ -36,7 +36,10 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
       await embedded?.stop();
       logger.info('stopped');
     });
-    printWelcome(databaseUrl, config.MAIL_TRANSPORT === 'capture' ? resolve(config.CAPTURE_DIR) : `${config.MAIL_TRANSPORT} transport`);
+    printWelcome(
+      databaseUrl,
+      config.MAIL_TRANSPORT[0] === 'capture' ? resolve(config.CAPTURE_DIR) : `the ${config.MAIL_TRANSPORT.join(', ')} transport`,
+    );
   } catch (error) {
     await embedded?.stop();
     throw error;
