@@ -36,6 +36,17 @@ describe('delivery under SMTP errors', () => {
     expect(s.sink.messagesTo('greylisted@example.test')).toHaveLength(1);
   });
 
+  it('treats a 421 as the server shedding load: throttled, retried, the attempt given back', async () => {
+    s.sink.respond('shedding@example.test', [421]);
+    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'shedding@example.test', props });
+    const done = await waitUntil(() => row(id), (r) => r.status === 'sent', 20_000, 'sent after a 421');
+    expect(done).toMatchObject({ attempts: 2, max_attempts: 9 });
+    expect((await attempts(id)).map((a) => [a.outcome, a.error_class, a.response_code])).toEqual([
+      ['retry', 'throttled', 421],
+      ['sent', null, 250],
+    ]);
+  });
+
   it('fails a 550 after one attempt, and `mailroom replay <id>` sends it once the sink accepts', async () => {
     s.sink.respond('rejected@example.test', 550);
     const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'rejected@example.test', props });

@@ -70,6 +70,8 @@ export function classifySmtpError(error: SmtpError): SendError {
   const code = error.responseCode;
   const message = error.message.replace(/\s+/g, ' ').slice(0, 1000);
   if (error.code === 'EAUTH' || code === 530 || code === 535) return new SendError('config', message, code, error.response);
+  // 421: the server is shedding load ("try again later", often a rate limit): slow down.
+  if (code === 421) return new SendError('throttled', message, code, error.response);
   if (code && code >= 400 && code < 500) return new SendError('transient', message, code, error.response);
   if (code && code >= 500) return new SendError('permanent', message, code, error.response);
   if (error.code === 'EENVELOPE') return new SendError('permanent', message, code, error.response);
