@@ -38,7 +38,7 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
     await client.end();
   }
 
-  const files = await waitUntil(() => readdir(mailDir).catch(() => [] as string[]), (f) => f.some((n) => n.endsWith('.eml')), 20_000, 'a captured .eml');
+  const files = await waitUntil(() => readdir(mailDir).catch(() => [] as string[]), (f) => f.some((n) => n.endsWith('.eml')) && f.some((n) => n.endsWith('.html')), 20_000, 'a captured .eml and .html');
   const eml = await readFile(join(mailDir, files.find((n) => n.endsWith('.eml'))!), 'utf8');
   expect(eml).toMatch(/^To: dev@example\.test$/m);
   expect(eml).toMatch(/^Subject: Ada, confirm your email address$/m);

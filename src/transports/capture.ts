@@ -27,7 +27,9 @@ export function createCaptureTransport(options: { dir: string; logger?: Logger }
       });
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const base = join(dir, `${stamp}-${email.outboxId}`);
-      await Promise.all([writeFile(`${base}.eml`, info.message as Buffer), writeFile(`${base}.html`, email.html)]);
+      // The .html first: once the .eml exists, the capture is complete (tools watch for it).
+      await writeFile(`${base}.html`, email.html);
+      await writeFile(`${base}.eml`, info.message as Buffer);
       options.logger?.info({ outboxId: email.outboxId, path: `${base}.eml` }, 'captured email');
       return { providerMessageId: email.messageId, responseCode: null, response: `captured ${base}.eml` };
     },
