@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { spawnCli, waitUntil, type ChildWorker } from './support/worker.ts';
+import { runCli, spawnCli, waitUntil, type ChildWorker } from './support/worker.ts';
 
 let dev: ChildWorker | undefined;
 let dir: string | undefined;
@@ -44,6 +44,13 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
   expect(eml).toMatch(/^Subject: Ada, confirm your email address$/m);
   expect(files.some((n) => n.endsWith('.html'))).toBe(true);
   expect(dev.output()).toContain('captured email');
+
+  // `mailroom captured` lists it, subject decoded, path to open.
+  const captured = await runCli(['captured', '--json'], { CAPTURE_DIR: mailDir });
+  expect(captured.code).toBe(0);
+  expect(JSON.parse(captured.output)).toEqual([
+    expect.objectContaining({ to: 'dev@example.test', subject: 'Ada, confirm your email address', path: expect.stringMatching(/\.eml$/) }),
+  ]);
 
   dev.child.kill('SIGINT');
   const exit = await dev.exited;

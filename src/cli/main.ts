@@ -4,6 +4,7 @@ import { loadConfig } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 import { migrate } from '../migrate.ts';
 import { devCommand } from './commands/dev.ts';
+import { capturedCommand } from './commands/captured.ts';
 import { cancelCommand, listCommand, replayCommand, showCommand, statusCommand } from './commands/outbox.ts';
 import { previewCommand } from './commands/preview.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -93,6 +94,13 @@ suppress
   .action(suppressAddCommand);
 suppress.command('remove').argument('<address>').description('lift a suppression').action(suppressRemoveCommand);
 suppress.command('list').option('--json').description('suppressed addresses, newest first').action(suppressListCommand);
+
+program
+  .command('captured')
+  .description('the latest messages written by the capture transport (CAPTURE_DIR), newest first')
+  .option('--limit <n>', 'how many', '20')
+  .option('--json')
+  .action(capturedCommand);
 
 program.command('cancel').description('cancel a row that has not been sent').argument('<id>', 'outbox id').action(cancelCommand);
 
