@@ -7,10 +7,11 @@ import { benchEnqueue } from './enqueue.ts';
 import { benchRender } from './render.ts';
 import { benchDatabase } from './support/database.ts';
 import { benchThroughput } from './throughput.ts';
+import { benchTransports } from './transports.ts';
 
 const only = process.argv[2];
-if (only && !['enqueue', 'throughput', 'render'].includes(only)) {
-  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput or render)`);
+if (only && !['enqueue', 'throughput', 'render', 'transports'].includes(only)) {
+  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput, render or transports)`);
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -67,6 +68,13 @@ try {
     ]);
     console.log(`  ratio ${figures.ratio}x, duplicates at the sink: ${figures.duplicates}`);
     console.log(`  commit -> SMTP accepted at ${figures.latency.ratePerSecond}/s: p50 ${figures.latency.p50Ms} ms, p95 ${figures.latency.p95Ms} ms, p99 ${figures.latency.p99Ms} ms`);
+  }
+  if (!only || only === 'transports') {
+    const transportEmails = Number(process.env.BENCH_TRANSPORT_EMAILS ?? 2000);
+    const figures = await benchTransports(database, { emails: transportEmails });
+    results.transports = figures;
+    console.log(`\nPer transport against local stand-ins (${transportEmails} emails; direct = transport.send(), 50 in flight)`);
+    console.table(figures);
   }
 } finally {
   await database.close();
