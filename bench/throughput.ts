@@ -9,6 +9,7 @@ import { createLogger } from '../src/logger.ts';
 import { enqueueEmail, renderEmail } from '../src/index.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
+import { insertBacklog, waitForSent } from './support/outbox.ts';
 import { round, summarise } from './support/stats.ts';
 
 const props = { name: 'Ada', token: 'bench-token-0123456789abcdef' };
@@ -52,21 +53,13 @@ export async function benchThroughput(database: BenchDatabase, options: { emails
     transporter.close();
 
     // mailroom: a backlog of committed rows, drained by one worker process.
-    await pool.query(
-      `insert into mailroom.outbox (template, recipient, props, max_attempts)
-       select 'verify-email', 'bulk' || g || '@example.test', $1::jsonb, 5 from generate_series(1, $2::int) g`,
-      [JSON.stringify(props), options.emails],
-    );
+    await insertBacklog(pool, options.emails, props);
     sink.messageIds.clear();
     const before = sink.received();
     const config = loadConfig(env);
     const worker = await launchWorker(config, database.url, createLogger({ level: 'silent' }));
     const start = performance.now();
-    for (;;) {
-      const { rows } = await pool.query(`select count(*)::int as n from mailroom.outbox where status = 'sent'`);
-      if (rows[0].n >= options.emails) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitForSent(pool, options.emails);
     const mailroomPerSecond = options.emails / ((performance.now() - start) / 1000);
     const duplicates = sink.received() - before - sink.messageIds.size;
 
@@ -81,11 +74,7 @@ export async function benchThroughput(database: BenchDatabase, options: { emails
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       await enqueueEmail(pool, { template: 'verify-email', to: `steady${i}@example.test`, props });
     }
-    for (;;) {
-      const { rows } = await pool.query(`select count(*)::int as n from mailroom.outbox where status = 'sent'`);
-      if (rows[0].n >= total) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitForSent(pool, total);
     // created_at is the commit-side clock (now() of the enqueue); the attempt's
     // finished_at is when the SMTP 250 was recorded, both by the same server clock.
     const { rows } = await pool.query<{ ms: number }>(

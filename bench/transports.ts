@@ -13,6 +13,7 @@ import { createTransportFromConfig } from '../src/transports/index.ts';
 import { startMailjetStub } from '../test/support/mailjet-stub.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
+import { insertBacklog, waitForSent } from './support/outbox.ts';
 import { round } from './support/stats.ts';
 
 export interface TransportFigures {
@@ -62,18 +63,10 @@ export async function benchTransports(database: BenchDatabase, options: { emails
       await transport.close();
 
       await pool.query('truncate mailroom.outbox cascade');
-      await pool.query(
-        `insert into mailroom.outbox (template, recipient, props)
-         select 'verify-email', 'bulk' || g || '@example.test', $1::jsonb from generate_series(1, $2::int) g`,
-        [JSON.stringify(props), options.emails],
-      );
+      await insertBacklog(pool, options.emails, props);
       const worker = await launchWorker(config, database.url, createLogger({ level: 'silent' }));
       const start = performance.now();
-      for (;;) {
-        const { rows } = await pool.query(`select count(*)::int as n from mailroom.outbox where status = 'sent'`);
-        if (rows[0].n >= options.emails) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitForSent(pool, options.emails);
       const mailroomPerSecond = options.emails / ((performance.now() - start) / 1000);
       await worker.stop();
       figures.push({
