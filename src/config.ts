@@ -60,6 +60,8 @@ const schema = z
       .string()
       .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address')
       .default('127.0.0.1'),
+    // `mailroom worker`: serve /healthz, /readyz and /metrics on this port (unset: no HTTP).
+    WORKER_PORT: int(1, 65_535).optional(),
     // Relay: how often it looks for due rows when idle, and how many it claims at once.
     RELAY_POLL_MS: int(5, 60_000).default(50),
     RELAY_BATCH_SIZE: int(1, 1000).default(200),

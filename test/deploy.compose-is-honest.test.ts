@@ -322,12 +322,18 @@ describe('docker-compose.yml', () => {
     expect(published).toBeGreaterThan(0);
   });
 
-  it("turns the image's HTTP healthcheck off where the command is not `serve`", () => {
+  it("keeps the image's HTTP healthcheck for `serve`, checks a worker's own WORKER_PORT, and turns it off elsewhere", () => {
     for (const name of mailroomServices) {
       const command = commandOf(serviceKeys(name).get('command')!)[0];
       const healthcheck = serviceKeys(name).get('healthcheck');
+      const lines = healthcheck?.body.map((l) => l.trim()) ?? [];
       if (command === 'serve') expect(healthcheck, name).toBeUndefined();
-      else expect(healthcheck?.body.map((l) => l.trim()), name).toContain('disable: true');
+      else if (command === 'worker') {
+        // The probe must hit the port the worker is told to serve on.
+        const port = /WORKER_PORT: "(\d+)"/.exec(serviceKeys(name).get('environment')!.body.join('\n'))?.[1];
+        expect(port, `${name}: WORKER_PORT`).toBeDefined();
+        expect(lines.join(' '), name).toContain(`127.0.0.1:${port}/readyz`);
+      } else expect(lines, name).toContain('disable: true');
     }
   });
 

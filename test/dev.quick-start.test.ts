@@ -1,6 +1,7 @@
 // The README's quick start: `mailroom dev` (what `npm start` runs) brings up an
 // embedded PostgreSQL, migrates it, runs the worker with the capture transport,
-// prints how to enqueue, delivers into files, and stops cleanly on Ctrl-C.
+// serves HTTP (probes, /metrics), prints how to enqueue, delivers into files, and
+// stops cleanly on Ctrl-C.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,19 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
   expect(eml).toMatch(/^Subject: Ada, confirm your email address$/m);
   expect(files.some((n) => n.endsWith('.html'))).toBe(true);
   expect(dev.output()).toContain('captured email');
+
+  // The same process serves HTTP: probes (its worker loops included) and /metrics
+  // that already counted the capture.
+  const http = /^\s+http\s+(http:\/\/\S+)/m.exec(banner)?.[1];
+  expect(http, banner).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect((await fetch(`${http}/readyz`)).status).toBe(200);
+  const metrics = await waitUntil(
+    async () => (await fetch(`${http}/metrics`)).text(),
+    (text) => /^mailroom_emails_sent_total\{template="verify-email",transport="capture"\} 1$/m.test(text),
+    10_000,
+    'the capture counted in /metrics',
+  );
+  expect(metrics).toMatch(/^mailroom_outbox_backlog_rows\{status="pending"\} 0$/m);
 
   // `mailroom captured` lists it, subject decoded, path to open.
   const captured = await runCli(['captured', '--json'], { CAPTURE_DIR: mailDir });

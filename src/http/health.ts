@@ -1,8 +1,9 @@
 // Probes for orchestrators and load balancers.
 //   GET /healthz  the process is up and serving HTTP (liveness: no database call, so a
 //                 database outage does not get every api container restarted).
-//   GET /readyz   this process can do its work: PostgreSQL answers `select 1` and has no
-//                 pending mailroom migration (readiness: 503 with the reason otherwise).
+//   GET /readyz   this process can do its work: PostgreSQL answers `select 1`, has no
+//                 pending mailroom migration, and (in a process that runs the worker)
+//                 the relay and sweeper loops are turning (readiness: 503 with the reason otherwise).
 import { sql } from 'kysely';
 import type { FastifyPluginAsync, LogLevel } from 'fastify';
 import { levels } from 'pino';
@@ -13,12 +14,15 @@ export interface HealthOptions {
   db: Db;
   /** How long /readyz waits for the database before it answers 503. */
   readyTimeoutMs?: number;
+  /** In a process that runs the worker: the loops that have stopped turning. */
+  stalledLoops?: () => string[];
 }
 
 export type ReadyBody =
   | { status: 'ready' }
   | { status: 'unavailable'; reason: 'database unreachable'; error: string }
-  | { status: 'unavailable'; reason: 'migrations pending'; pending: string[] };
+  | { status: 'unavailable'; reason: 'migrations pending'; pending: string[] }
+  | { status: 'unavailable'; reason: 'worker loops stalled'; loops: string[] };
 
 class Timeout extends Error {}
 
@@ -32,7 +36,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { db, readyTimeoutMs = 2_000 }) => {
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { db, readyTimeoutMs = 2_000, stalledLoops }) => {
   // Probes arrive every few seconds: log them only when something is wrong (warn),
   // or not at all when LOG_LEVEL is stricter than that.
   const quiet = { logLevel: rank(app.log.level) > rank('warn') ? (app.log.level as LogLevel) : 'warn' };
@@ -57,6 +61,11 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { db,
     if (pending.length > 0) {
       request.log.warn({ pending }, 'not ready: migrations pending');
       return reply.code(503).send({ status: 'unavailable', reason: 'migrations pending', pending });
+    }
+    const loops = stalledLoops?.() ?? [];
+    if (loops.length > 0) {
+      request.log.warn({ loops }, 'not ready: worker loops stalled');
+      return reply.code(503).send({ status: 'unavailable', reason: 'worker loops stalled', loops });
     }
     return { status: 'ready' };
   });

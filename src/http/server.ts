@@ -1,5 +1,6 @@
-// The HTTP side of mailroom (`mailroom serve`): one Fastify instance, each concern a
-// plugin. Today the health probes and provider webhooks; the admin pages and /metrics join as plugins.
+// The HTTP side of mailroom: one Fastify instance, each concern a plugin. `mailroom
+// serve` and `mailroom dev` mount everything; a worker with WORKER_PORT set mounts
+// only the probes and /metrics.
 import Fastify, {
   type FastifyInstance,
   type RawReplyDefaultExpression,
@@ -8,7 +9,9 @@ import Fastify, {
 } from 'fastify';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { healthRoutes } from './health.ts';
+import { metricsRoute } from './metrics.ts';
 import { webhookRoutes } from './webhooks.ts';
 
 export interface ServerOptions {
@@ -19,15 +22,24 @@ export interface ServerOptions {
   readyTimeoutMs?: number;
   /** MAILJET_WEBHOOK_SECRET: enables POST /webhooks/mailjet. */
   mailjetWebhookSecret?: string | undefined;
+  /** Serves GET /metrics from this registry. */
+  metrics?: Metrics;
+  /** In a process that runs the worker: /readyz also checks its loops. */
+  stalledLoops?: () => string[];
 }
 
 /** The Fastify instance, typed with mailroom's pino logger. */
 export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
 
 /** A server with every route registered; call `listen()` (or `inject()` in tests). */
-export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret }: ServerOptions): Server {
+export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops }: ServerOptions): Server {
   const app = Fastify({ loggerInstance: logger });
-  app.register(healthRoutes, { db, ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}) });
+  app.register(healthRoutes, {
+    db,
+    ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}),
+    ...(stalledLoops ? { stalledLoops } : {}),
+  });
+  if (metrics) app.register(metricsRoute, { metrics });
   app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
   return app;
 }

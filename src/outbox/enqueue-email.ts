@@ -4,6 +4,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { TemplateName, TemplateProps } from '../templates/catalogue.ts';
+import { enqueuedCounter } from '../metrics/enqueued-counter.ts';
 import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 
 export interface EnqueueEmail<T extends TemplateName = TemplateName> {
@@ -56,7 +57,10 @@ export async function enqueueEmail<T extends TemplateName>(executor: Executor, e
     request.locale ?? null,
   ];
   const inserted = await run(executor, INSERT, params);
-  if (inserted[0]) return inserted[0].id;
+  if (inserted[0]) {
+    enqueuedCounter.inc({ template: request.template });
+    return inserted[0].id;
+  }
   // Nothing inserted: the key was taken (return that row), or the template row is
   // missing because the database was not migrated with this code's catalogue.
   if (request.idempotencyKey != null) {

@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { RenderError, SendError } from '../errors.ts';
+import type { AttemptObservation, Metrics } from '../metrics/metrics.ts';
 import { getTemplate } from '../templates/catalogue.ts';
 import { renderEmail } from '../templates/render.ts';
 import { messageIdFor, type Transport } from '../transports/index.ts';
@@ -22,6 +23,8 @@ export interface SenderOptions {
   isStopping: () => boolean;
   /** Aborted when shutdown gives up waiting: sends still in flight are abandoned. */
   abortSignal: AbortSignal;
+  /** Counts each recorded attempt for /metrics. */
+  metrics?: Metrics;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
@@ -30,11 +33,16 @@ export async function sendBatch(options: SenderOptions, jobs: { outboxId: string
   for (const row of rows) {
     if (row.status !== 'sending') options.logger.info({ outboxId: row.id, template: row.template, outcome: row.status }, 'not sent');
   }
-  const results = await Promise.all(toSend.map((row) => sendOne(options, row)));
-  await recordResults(options.pool, results);
+  const tries = await Promise.all(toSend.map((row) => sendOne(options, row)));
+  await recordResults(options.pool, tries.map((t) => t.result));
+  // Counted once recorded, so /metrics never shows a send the audit trail lacks.
+  if (options.metrics) for (const t of tries) options.metrics.attempt(t.observation);
 }
 
-async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptResult> {
+async function sendOne(
+  options: SenderOptions,
+  row: MarkedRow,
+): Promise<{ result: AttemptResult; observation: AttemptObservation }> {
   const startedAt = new Date();
   const messageId = messageIdFor(row.id, options.messageIdDomain);
   const base = {
@@ -47,7 +55,7 @@ async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptR
     scrub: [...(getTemplate(row.template)?.sensitiveProps ?? [])],
   };
   if (options.isStopping()) {
-    return {
+    const result: AttemptResult = {
       ...base,
       outcome: 'released',
       nextStatus: 'pending',
@@ -58,6 +66,7 @@ async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptR
       errorMessage: null,
       retryDelayMs: 0,
     };
+    return { result, observation: observe(row, result, 0) };
   }
   let result: AttemptResult;
   try {
@@ -84,6 +93,7 @@ async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptR
   } catch (error) {
     result = failureResult(options, row, base, error);
   }
+  const durationMs = Date.now() - startedAt.getTime();
   options.logger.info(
     {
       outboxId: row.id,
@@ -93,11 +103,22 @@ async function sendOne(options: SenderOptions, row: MarkedRow): Promise<AttemptR
       outcome: result.outcome,
       errorClass: result.errorClass ?? undefined,
       responseCode: result.responseCode ?? undefined,
-      durationMs: Date.now() - startedAt.getTime(),
+      durationMs,
     },
     result.outcome === 'sent' ? 'sent' : `send ${result.outcome}: ${result.errorMessage}`,
   );
-  return result;
+  return { result, observation: observe(row, result, durationMs) };
+}
+
+function observe(row: MarkedRow, result: AttemptResult, durationMs: number): AttemptObservation {
+  return {
+    template: row.template,
+    transport: result.transport,
+    outcome: result.outcome,
+    errorClass: result.errorClass,
+    durationSeconds: durationMs / 1000,
+    commitToSendSeconds: result.outcome === 'sent' ? (Date.now() - new Date(row.created_at).getTime()) / 1000 : null,
+  };
 }
 
 function failureResult(

@@ -4,6 +4,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
 import type { Transport } from '../transports/index.ts';
@@ -16,6 +17,7 @@ export interface WorkerDeps {
   boss: PgBoss;
   transport: Transport;
   logger: Logger;
+  metrics?: Metrics;
 }
 
 export interface Worker {
@@ -26,9 +28,11 @@ export interface Worker {
   stop(): Promise<void>;
   /** Liveness of the loops, for /readyz. */
   health(): { relayLastClaimAt: number; sweeperLastRunAt: number; inFlightBatches: number };
+  /** Loops that have not run for far longer than their interval (empty when all is well). */
+  stalledLoops(now?: number): string[];
 }
 
-export async function startWorker({ config, db, boss, transport, logger }: WorkerDeps): Promise<Worker> {
+export async function startWorker({ config, db, boss, transport, logger, metrics }: WorkerDeps): Promise<Worker> {
   let stopping = false;
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
@@ -42,6 +46,7 @@ export async function startWorker({ config, db, boss, transport, logger }: Worke
     retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
     isStopping: () => stopping,
     abortSignal: abort.signal,
+    ...(metrics ? { metrics } : {}),
   };
 
   // One pg-boss worker per unit of concurrency, each with its own id, so the relay
@@ -119,6 +124,15 @@ export async function startWorker({ config, db, boss, transport, logger }: Worke
       return stopped;
     },
     health: () => ({ relayLastClaimAt: relay.lastClaimAt(), sweeperLastRunAt, inFlightBatches: inFlight.size }),
+    stalledLoops(now = Date.now()) {
+      // Generous bounds: a claim or a sweep can wait out a slow database, and the
+      // relay backs off up to 30 s after errors; stalled means stuck, not slow.
+      const stalled: string[] = [];
+      if (stopping) stalled.push('worker is stopping');
+      if (now - relay.lastClaimAt() > Math.max(60_000, 20 * config.RELAY_POLL_MS)) stalled.push('relay');
+      if (now - sweeperLastRunAt > Math.max(60_000, 3 * config.SWEEP_INTERVAL_MS)) stalled.push('sweeper');
+      return stalled;
+    },
   };
 }
 

@@ -4,7 +4,10 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { freePort, isPortFree, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded-postgres.ts';
+import { buildServer, type Server } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
+import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
+import { createMetrics } from '../../metrics/metrics.ts';
 import { migrate } from '../../migrate.ts';
 import { onShutdownSignal } from '../process.ts';
 import { launchWorker } from './worker.ts';
@@ -17,6 +20,7 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY ?? true, name: 'mailroom-dev' });
 
   let embedded: EmbeddedPostgres | undefined;
+  let server: Server | undefined;
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
     const dataDir = resolve(options.dataDir);
@@ -29,9 +33,25 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
   try {
     const { applied } = await migrate(databaseUrl);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const running = await launchWorker(config, databaseUrl, logger);
+    const metrics = createMetrics();
+    const running = await launchWorker(config, databaseUrl, logger, metrics);
+    registerDatabaseGauges(metrics.registry, running.db);
+    server = buildServer({
+      db: running.db,
+      logger,
+      metrics,
+      mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
+      stalledLoops: () => running.worker.stalledLoops(),
+    });
+    // The default port may be taken by another project's dev server: take any
+    // free one then, unless PORT was asked for explicitly.
+    const keepPort = Boolean(process.env.PORT) || (await isPortFree(config.PORT));
+    const port = keepPort ? config.PORT : await freePort();
+    const address = await server.listen({ port, host: config.HOST, listenTextResolver: () => '' });
+    const httpServer = server;
     onShutdownSignal(async () => {
       logger.info('stopping');
+      await httpServer.close();
       await running.stop();
       await embedded?.stop();
       logger.info('stopped');
@@ -39,20 +59,23 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
     printWelcome(
       databaseUrl,
       config.MAIL_TRANSPORT[0] === 'capture' ? resolve(config.CAPTURE_DIR) : `the ${config.MAIL_TRANSPORT.join(', ')} transport`,
+      address,
     );
   } catch (error) {
+    await server?.close().catch(() => {});
     await embedded?.stop();
     throw error;
   }
 }
 
-function printWelcome(databaseUrl: string, mailGoesTo: string): void {
+function printWelcome(databaseUrl: string, mailGoesTo: string, httpAddress: string): void {
   const shownUrl = databaseUrl.replace(/:[^:@/]*@/, ':***@');
   const psqlUrl = databaseUrl.includes('postgres:mailroom@') ? databaseUrl : shownUrl;
   process.stdout.write(`
 mailroom dev is running.
   database   ${shownUrl}
   mail lands ${mailGoesTo}
+  http       ${httpAddress}  (/healthz, /readyz, /metrics)
 
 Enqueue an email from any SQL client:
   psql '${psqlUrl}' -c "select mailroom.enqueue('verify-email', 'ada@example.com', '{\\"name\\": \\"Ada\\", \\"token\\": \\"try-me-0123456789abcdef\\"}')"

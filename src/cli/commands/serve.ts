@@ -1,11 +1,13 @@
-// `mailroom serve`: the HTTP server (health probes today; admin pages and /metrics
-// later) until SIGTERM / SIGINT, which stops accepting, lets requests in flight end,
-// and closes the database pool.
+// `mailroom serve`: the HTTP server (probes, /metrics, webhooks, admin pages) until
+// SIGTERM / SIGINT, which stops accepting, lets requests in flight end, and closes
+// the database pool.
 import { loadConfig } from '../../config.ts';
 import { connect } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
 import { buildServer } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
+import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
+import { createMetrics } from '../../metrics/metrics.ts';
 import { onShutdownSignal } from '../process.ts';
 
 export async function serveCommand(): Promise<void> {
@@ -16,7 +18,9 @@ export async function serveCommand(): Promise<void> {
   // lazily: the server starts (and /healthz answers) while PostgreSQL is still down,
   // and /readyz says so.
   const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api' });
-  const server = buildServer({ db, logger, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET });
+  const metrics = createMetrics();
+  registerDatabaseGauges(metrics.registry, db);
+  const server = buildServer({ db, logger, metrics, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET });
   try {
     await server.listen({
       port: config.PORT,

@@ -1,0 +1,89 @@
+// What one mailroom process counts about its own work, for Prometheus. Each
+// process (worker, api, dev) has its own Registry, so two instances in one process
+// (tests) never collide on metric names. State that belongs to the database
+// rather than to a process (pending rows, queue sizes) is read at scrape time by
+// ./database-gauges.ts.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { enqueuedCounter } from './enqueued-counter.ts';
+
+/** One settled attempt, as the sender recorded it. */
+export interface AttemptObservation {
+  template: string;
+  transport: string;
+  outcome: 'sent' | 'retry' | 'failed' | 'released';
+  errorClass: string | null;
+  durationSeconds: number;
+  /** From the row's created_at (its enqueue) to the provider's acceptance; sent attempts only. */
+  commitToSendSeconds: number | null;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  attempt(observation: AttemptObservation): void;
+}
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mailroom_process_' });
+  // enqueueEmail() has no registry to hand; it counts into one module-level
+  // counter that every registry of this process exposes.
+  registry.registerMetric(enqueuedCounter);
+  const registers = [registry];
+
+  const sent = new Counter({
+    name: 'mailroom_emails_sent_total',
+    help: 'Emails accepted by a transport.',
+    labelNames: ['template', 'transport'] as const,
+    registers,
+  });
+  const failed = new Counter({
+    name: 'mailroom_emails_failed_total',
+    help: 'Emails that ended failed: a permanent error, or their attempts ran out.',
+    labelNames: ['template', 'transport', 'error_class'] as const,
+    registers,
+  });
+  const retries = new Counter({
+    name: 'mailroom_send_retries_total',
+    help: 'Attempts that failed and were scheduled again.',
+    labelNames: ['template', 'transport', 'error_class'] as const,
+    registers,
+  });
+  const configErrors = new Counter({
+    name: 'mailroom_transport_config_errors_total',
+    help: 'Attempts refused for a configuration fault (e.g. Mailjet 401/403): alert on any increase.',
+    labelNames: ['transport'] as const,
+    registers,
+  });
+  const sendDuration = new Histogram({
+    name: 'mailroom_send_duration_seconds',
+    help: 'Render plus transport send, per attempt.',
+    labelNames: ['transport', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const commitToSend = new Histogram({
+    name: 'mailroom_commit_to_send_seconds',
+    help: 'From the enqueue (the row created_at) to the transport accepting the email.',
+    labelNames: ['template'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers,
+  });
+
+  return {
+    registry,
+    attempt({ template, transport, outcome, errorClass, durationSeconds, commitToSendSeconds }) {
+      if (outcome === 'released') return; // never handed to a transport
+      sendDuration.observe({ transport, outcome }, durationSeconds);
+      const errorLabel = errorClass ?? 'none';
+      if (errorClass === 'config') configErrors.inc({ transport });
+      if (outcome === 'sent') {
+        sent.inc({ template, transport });
+        if (commitToSendSeconds !== null) commitToSend.observe({ template }, commitToSendSeconds);
+      } else if (outcome === 'retry') {
+        retries.inc({ template, transport, error_class: errorLabel });
+      } else {
+        failed.inc({ template, transport, error_class: errorLabel });
+      }
+    },
+  };
+}
