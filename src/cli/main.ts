@@ -6,6 +6,7 @@ import { migrate } from '../migrate.ts';
 import { devCommand } from './commands/dev.ts';
 import { capturedCommand } from './commands/captured.ts';
 import { cancelCommand, listCommand, replayCommand, showCommand, statusCommand } from './commands/outbox.ts';
+import { purgeCommand } from './commands/purge.ts';
 import { previewCommand } from './commands/preview.ts';
 import { serveCommand } from './commands/serve.ts';
 import { suppressAddCommand, suppressListCommand, suppressRemoveCommand } from './commands/suppress.ts';
@@ -101,6 +102,17 @@ program
   .option('--limit <n>', 'how many', '20')
   .option('--json')
   .action(capturedCommand);
+
+program
+  .command('purge')
+  .description('retention: delete old settled rows (and their attempts) in small batches; scrub tokens from unsent ones')
+  .option('--sent-older-than <age>', 'delete sent rows sent longer ago than this', '30d')
+  .option('--failed-older-than <age>', 'delete failed, cancelled, expired and suppressed rows older than this', '90d')
+  .option('--scrub-older-than <age>', 'remove sensitive props (tokens) from unsent settled rows older than this', '7d')
+  .option('--batch-size <n>', 'rows per statement', '1000')
+  .option('--dry-run', 'count what would change, change nothing')
+  .option('--json')
+  .action(purgeCommand);
 
 program.command('cancel').description('cancel a row that has not been sent').argument('<id>', 'outbox id').action(cancelCommand);
 

@@ -27,7 +27,10 @@ export function connect(databaseUrl: string, options: { max?: number; applicatio
     async close() {
       if (closed) return;
       closed = true;
-      await kysely.destroy(); // ends the pool too
+      await kysely.destroy();
+      // Kysely ends the pool only if it ever ran a query itself; code that used only
+      // the pool would otherwise keep the process alive until pg's idle timeout.
+      if (!pool.ended) await pool.end();
     },
   };
 }
