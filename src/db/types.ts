@@ -24,6 +24,7 @@ export interface OutboxTable {
   recipient: string;
   props: ColumnType<Record<string, unknown>, string, string>;
   locale: string | null;
+  traceparent: string | null;
   status: Generated<OutboxStatus>;
   attempts: Generated<number>;
   max_attempts: Generated<number>;

@@ -5,6 +5,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { TemplateName, TemplateProps } from '../templates/catalogue.ts';
 import { enqueuedCounter } from '../metrics/enqueued-counter.ts';
+import { currentTraceparent } from '../tracing/trace-context.ts';
 import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 
 export interface EnqueueEmail<T extends TemplateName = TemplateName> {
@@ -21,6 +22,11 @@ export interface EnqueueEmail<T extends TemplateName = TemplateName> {
   /** -100..100, higher first. Default: the template's priority. */
   priority?: number;
   locale?: string;
+  /**
+   * W3C traceparent of the work that asked for this email; the worker's send span
+   * continues it. Default: the active OpenTelemetry context, if the app traces.
+   */
+  traceparent?: string;
 }
 
 /** A Kysely instance or transaction (any schema), or a node-postgres client or pool. */
@@ -28,9 +34,9 @@ export type Executor = Kysely<any> | Pick<pg.ClientBase, 'query'>;
 
 const INSERT = `
   insert into mailroom.outbox as o
-    (template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale)
+    (template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale, traceparent)
   select t.name, $2, $3::jsonb, $4, coalesce($5::timestamptz, now()),
-         coalesce($6::timestamptz, now() + t.ttl), coalesce($7::int, t.priority), t.max_attempts, $8
+         coalesce($6::timestamptz, now() + t.ttl), coalesce($7::int, t.priority), t.max_attempts, $8, $9
     from mailroom.template t where t.name = $1
   on conflict (idempotency_key) do nothing
   returning o.id`;
@@ -55,6 +61,7 @@ export async function enqueueEmail<T extends TemplateName>(executor: Executor, e
     request.notAfter ?? null,
     request.priority ?? null,
     request.locale ?? null,
+    request.traceparent ?? currentTraceparent(),
   ];
   const inserted = await run(executor, INSERT, params);
   if (inserted[0]) {

@@ -2,6 +2,7 @@
 // ValidationError naming the field, in the same words as mailroom.enqueue() in SQL.
 import { ValidationError } from '../errors.ts';
 import { getTemplate, type TemplateDefinition } from '../templates/catalogue.ts';
+import { TRACEPARENT } from '../tracing/trace-context.ts';
 
 /** One @, no whitespace, brackets or control characters, a dotted domain; as mailroom.is_valid_address(). */
 const ADDRESS = /^[^\s@<>()[\],;:"\\\x01-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -22,6 +23,7 @@ export interface EnqueueRequest {
   notAfter?: Date | null;
   priority?: number | null;
   locale?: string | null;
+  traceparent?: string | null;
 }
 
 export interface ValidatedRequest {
@@ -67,6 +69,10 @@ export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
   const locale = request.locale;
   if (locale != null && (typeof locale !== 'string' || !LOCALE.test(locale))) {
     throw new ValidationError('locale', 'must be a language tag like en or pt-BR');
+  }
+  const traceparent = request.traceparent;
+  if (traceparent != null && (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent))) {
+    throw new ValidationError('traceparent', 'must be a W3C traceparent like 00-<32 hex>-<16 hex>-01');
   }
   return { definition, props, propsJson };
 }

@@ -14,6 +14,7 @@ export interface MarkedRow {
   props: Record<string, unknown>;
   locale: string | null;
   created_at: Date;
+  traceparent: string | null;
 }
 
 // Only a row still `queued` under this very job becomes `sending`: a row already
@@ -40,7 +41,7 @@ const MARK_SENDING = `
          updated_at = now()
     from batch
    where o.id = batch.id
-  returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at`;
+  returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent`;
 
 export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[]): Promise<MarkedRow[]> {
   const { rows } = await db.query<MarkedRow>(MARK_SENDING, [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId)]);

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { RenderError, SendError } from '../errors.ts';
 import type { AttemptObservation, Metrics } from '../metrics/metrics.ts';
+import { inSendSpan, markOutcome } from '../tracing/trace-context.ts';
 import { getTemplate } from '../templates/catalogue.ts';
 import { renderEmail } from '../templates/render.ts';
 import { messageIdFor, type Transport } from '../transports/index.ts';
@@ -45,7 +46,7 @@ async function sendOne(
 ): Promise<{ result: AttemptResult; observation: AttemptObservation }> {
   const startedAt = new Date();
   const messageId = messageIdFor(row.id, options.messageIdDomain);
-  const base = {
+  const base: AttemptBase = {
     outboxId: row.id,
     jobId: row.job_id,
     attempt: row.attempts,
@@ -68,31 +69,16 @@ async function sendOne(
     };
     return { result, observation: observe(row, result, 0) };
   }
-  let result: AttemptResult;
-  try {
-    const rendered = await renderEmail(row.template, row.props, {
-      baseUrl: options.frontendBaseUrl,
-      ...(row.locale ? { locale: row.locale } : {}),
-    });
-    const receipt = await abandonOnAbort(
-      options.transport.send({ outboxId: row.id, messageId, from: options.from, to: row.recipient, ...rendered }),
-      options.abortSignal,
-    );
-    result = {
-      ...base,
-      transport: receipt.transport ?? base.transport,
-      outcome: 'sent',
-      nextStatus: 'sent',
-      errorClass: null,
-      providerMessageId: receipt.providerMessageId,
-      responseCode: receipt.responseCode,
-      response: receipt.response,
-      errorMessage: null,
-      retryDelayMs: 0,
-    };
-  } catch (error) {
-    result = failureResult(options, row, base, error);
-  }
+  // The send span continues the trace of the request that enqueued the email.
+  const result = await inSendSpan(
+    row.traceparent,
+    { 'mailroom.outbox_id': row.id, 'mailroom.template': row.template, 'mailroom.attempt': row.attempts },
+    async (span) => {
+      const result = await attempt(options, row, base);
+      markOutcome(span, result);
+      return result;
+    },
+  );
   const durationMs = Date.now() - startedAt.getTime();
   options.logger.info(
     {
@@ -110,6 +96,33 @@ async function sendOne(
   return { result, observation: observe(row, result, durationMs) };
 }
 
+async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase): Promise<AttemptResult> {
+  try {
+    const rendered = await renderEmail(row.template, row.props, {
+      baseUrl: options.frontendBaseUrl,
+      ...(row.locale ? { locale: row.locale } : {}),
+    });
+    const receipt = await abandonOnAbort(
+      options.transport.send({ outboxId: row.id, messageId: base.messageId, from: options.from, to: row.recipient, ...rendered }),
+      options.abortSignal,
+    );
+    return {
+      ...base,
+      transport: receipt.transport ?? base.transport,
+      outcome: 'sent',
+      nextStatus: 'sent',
+      errorClass: null,
+      providerMessageId: receipt.providerMessageId,
+      responseCode: receipt.responseCode,
+      response: receipt.response,
+      errorMessage: null,
+      retryDelayMs: 0,
+    };
+  } catch (error) {
+    return failureResult(options, row, base, error);
+  }
+}
+
 function observe(row: MarkedRow, result: AttemptResult, durationMs: number): AttemptObservation {
   return {
     template: row.template,
@@ -121,12 +134,11 @@ function observe(row: MarkedRow, result: AttemptResult, durationMs: number): Att
   };
 }
 
-function failureResult(
-  options: SenderOptions,
-  row: MarkedRow,
-  base: Omit<AttemptResult, 'outcome' | 'nextStatus' | 'errorClass' | 'providerMessageId' | 'responseCode' | 'response' | 'errorMessage' | 'retryDelayMs'>,
-  error: unknown,
-): AttemptResult {
+type AttemptBase = Omit<AttemptResult, 'outcome' | 'nextStatus' | 'errorClass' | 'providerMessageId' | 'responseCode' | 'response' | 'errorMessage' | 'retryDelayMs'> & {
+  messageId: string;
+};
+
+function failureResult(options: SenderOptions, row: MarkedRow, base: AttemptBase, error: unknown): AttemptResult {
   const sendError =
     error instanceof SendError
       ? error
