@@ -68,6 +68,8 @@ try {
     ]);
     console.log(`  ratio ${figures.ratio}x, duplicates at the sink: ${figures.duplicates}`);
     console.log(`  commit -> SMTP accepted at ${figures.latency.ratePerSecond}/s: p50 ${figures.latency.p50Ms} ms, p95 ${figures.latency.p95Ms} ms, p99 ${figures.latency.p99Ms} ms`);
+    const legs = figures.latencyLegsP50Ms;
+    console.log(`  legs (p50): commit -> relayed ${legs.relay} ms, relayed -> send starts ${legs.queueToSend} ms, send -> 250 recorded ${legs.send} ms`);
   }
   if (!only || only === 'transports') {
     const transportEmails = Number(process.env.BENCH_TRANSPORT_EMAILS ?? 2000);

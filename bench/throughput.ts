@@ -21,6 +21,8 @@ export interface ThroughputFigures {
   ratio: number;
   duplicates: number;
   latency: { ratePerSecond: number; emails: number; p50Ms: number; p95Ms: number; p99Ms: number };
+  /** p50 of each leg: commit -> relay hand-off -> send start -> SMTP 250 recorded. */
+  latencyLegsP50Ms: { relay: number; queueToSend: number; send: number };
 }
 
 export async function benchThroughput(database: BenchDatabase, options: { emails: number; latencySeconds: number }): Promise<ThroughputFigures> {
@@ -77,12 +79,16 @@ export async function benchThroughput(database: BenchDatabase, options: { emails
     await waitForSent(pool, total);
     // created_at is the commit-side clock (now() of the enqueue); the attempt's
     // finished_at is when the SMTP 250 was recorded, both by the same server clock.
-    const { rows } = await pool.query<{ ms: number }>(
-      `select extract(epoch from (a.finished_at - o.created_at)) * 1000 as ms
+    const { rows } = await pool.query<{ ms: number; relay: number; queue: number; send: number }>(
+      `select extract(epoch from (a.finished_at - o.created_at)) * 1000 as ms,
+              extract(epoch from (o.queued_at - o.created_at)) * 1000 as relay,
+              extract(epoch from (a.started_at - o.queued_at)) * 1000 as queue,
+              extract(epoch from (a.finished_at - a.started_at)) * 1000 as send
          from mailroom.outbox o join mailroom.delivery_attempt a on a.outbox_id = o.id and a.outcome = 'sent'`,
     );
     await worker.stop();
     const latency = summarise(rows.map((r) => Number(r.ms)));
+    const legP50 = (key: 'relay' | 'queue' | 'send') => round(summarise(rows.map((r) => Number(r[key]))).p50, 1);
     return {
       emails: options.emails,
       baselinePerSecond: round(baselinePerSecond, 1),
@@ -90,6 +96,7 @@ export async function benchThroughput(database: BenchDatabase, options: { emails
       ratio: round(mailroomPerSecond / baselinePerSecond, 2),
       duplicates,
       latency: { ratePerSecond: rate, emails: total, p50Ms: round(latency.p50, 1), p95Ms: round(latency.p95, 1), p99Ms: round(latency.p99, 1) },
+      latencyLegsP50Ms: { relay: legP50('relay'), queueToSend: legP50('queue'), send: legP50('send') },
     };
   } finally {
     await pool.end();

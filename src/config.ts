@@ -64,6 +64,8 @@ const schema = z
     WORKER_PORT: int(1, 65_535).optional(),
     // Relay: how often it looks for due rows when idle, and how many it claims at once.
     RELAY_POLL_MS: int(5, 60_000).default(50),
+    // ... and while mail is flowing (rows found within the last second).
+    RELAY_BUSY_POLL_MS: int(1, 60_000).default(10),
     RELAY_BATCH_SIZE: int(1, 1000).default(200),
     // Sender: jobs per batch and batches in flight per process.
     WORKER_BATCH_SIZE: int(1, 500).default(50),

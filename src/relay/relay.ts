@@ -1,6 +1,8 @@
 // The relay loop: poll for due rows, hand them to pg-boss, wake the local sender.
-// It goes again at once while batches come back full, and otherwise sleeps
-// RELAY_POLL_MS, so an idle system costs one indexed query per poll.
+// It goes again at once while batches come back full; while mail is flowing (a
+// claim found rows within the last second) it sleeps only busyPollMs, so an email
+// waits a few milliseconds for the relay, not half an idle poll; otherwise it
+// sleeps RELAY_POLL_MS, so an idle system costs one indexed query per poll.
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
@@ -11,6 +13,8 @@ export interface RelayOptions {
   boss: PgBoss;
   logger: Logger;
   pollMs: number;
+  /** The sleep between claims while mail is flowing (at most pollMs). */
+  busyPollMs?: number;
   batchSize: number;
   jobTimeoutSeconds: number;
   /** Called after each commit that queued rows: the in-process hand-off. */
@@ -28,6 +32,8 @@ export interface Relay {
 export function startRelay(options: RelayOptions): Relay {
   let stopping = false;
   let lastClaimAt = Date.now();
+  let lastFoundAt = 0;
+  const busyPollMs = Math.min(options.busyPollMs ?? 10, options.pollMs);
   let wakeSleep: (() => void) | undefined;
 
   const sleep = (ms: number) =>
@@ -58,14 +64,19 @@ export function startRelay(options: RelayOptions): Relay {
         }
         lastClaimAt = Date.now();
         failures = 0;
-        if (claimed > 0) options.onQueued(claimed);
+        if (claimed > 0) {
+          lastFoundAt = lastClaimAt;
+          options.onQueued(claimed);
+        }
       } catch (error) {
         failures += 1;
         options.logger.error({ err: error }, 'relay: claim failed; backing off');
         await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
         continue;
       }
-      if (claimed < options.batchSize && !stopping) await sleep(options.pollMs);
+      if (claimed < options.batchSize && !stopping) {
+        await sleep(Date.now() - lastFoundAt < 1_000 ? busyPollMs : options.pollMs);
+      }
     }
   })();
 

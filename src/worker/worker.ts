@@ -80,6 +80,7 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
     boss,
     logger,
     pollMs: config.RELAY_POLL_MS,
+    busyPollMs: config.RELAY_BUSY_POLL_MS,
     batchSize: config.RELAY_BATCH_SIZE,
     jobTimeoutSeconds: config.WORKER_JOB_TIMEOUT_S,
     onQueued: () => {
