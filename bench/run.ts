@@ -7,11 +7,14 @@ import { benchEnqueue } from './enqueue.ts';
 import { benchRender } from './render.ts';
 import { benchDatabase } from './support/database.ts';
 import { benchThroughput } from './throughput.ts';
+import { benchSustained } from './sustained.ts';
 import { benchTransports } from './transports.ts';
+import { benchWorkers } from './workers.ts';
 
 const only = process.argv[2];
-if (only && !['enqueue', 'throughput', 'render', 'transports'].includes(only)) {
-  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput, render or transports)`);
+const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained'];
+if (only && !BENCHES.includes(only)) {
+  console.error(`bench: unknown benchmark "${only}" (one of ${BENCHES.join(', ')})`);
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -77,6 +80,22 @@ try {
     results.transports = figures;
     console.log(`\nPer transport against local stand-ins (${transportEmails} emails; direct = transport.send(), 50 in flight)`);
     console.table(figures);
+  }
+  if (!only || only === 'workers') {
+    const workerEmails = Number(process.env.BENCH_WORKER_EMAILS ?? 5000);
+    const figures = await benchWorkers(database, { emails: workerEmails, counts: [1, 2, 4] });
+    results.workers = figures;
+    console.log(`\n1, 2 and 4 worker processes draining ${workerEmails} committed rows into one SMTP sink (target: no duplicates; peak RSS <= 200 MB)`);
+    console.table(figures);
+  }
+  if (!only || only === 'sustained') {
+    const sustainedSeconds = Number(process.env.BENCH_SUSTAINED_SECONDS ?? 60);
+    const rate = Number(process.env.BENCH_SUSTAINED_RATE ?? 200);
+    const every = Number(process.env.BENCH_SAMPLE_SECONDS ?? 10);
+    const samples = await benchSustained(database, { seconds: sustainedSeconds, ratePerSecond: rate, sampleEverySeconds: every });
+    results.sustained = samples;
+    console.log(`\nSustained: ${rate} emails/s enqueued (one transaction each) for ${sustainedSeconds} s, one worker process; dead tuples should stay flat`);
+    console.table(samples);
   }
 } finally {
   await database.close();
