@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { enqueueEmail } from '../src/index.ts';
 import type { BenchDatabase } from './support/database.ts';
+import { clearRecentRows } from './support/outbox.ts';
 import { round, summarise } from './support/stats.ts';
 
 export interface EnqueueFigures {
@@ -83,7 +84,8 @@ export async function benchEnqueue(database: BenchDatabase, options: { seconds: 
         });
       }
       // Keep the tables from growing into the next measurement.
-      await pool.query('truncate bench_token, mailroom.outbox cascade');
+      await pool.query('truncate bench_token');
+      await clearRecentRows(pool);
     }
   } finally {
     await pool.end();

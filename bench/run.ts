@@ -7,12 +7,13 @@ import { benchEnqueue } from './enqueue.ts';
 import { benchRender } from './render.ts';
 import { benchDatabase } from './support/database.ts';
 import { benchThroughput } from './throughput.ts';
+import { benchScale } from './scale.ts';
 import { benchSustained } from './sustained.ts';
 import { benchTransports } from './transports.ts';
 import { benchWorkers } from './workers.ts';
 
 const only = process.argv[2];
-const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained'];
+const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale'];
 if (only && !BENCHES.includes(only)) {
   console.error(`bench: unknown benchmark "${only}" (one of ${BENCHES.join(', ')})`);
   process.exit(2);
@@ -83,7 +84,8 @@ try {
   }
   if (!only || only === 'workers') {
     const workerEmails = Number(process.env.BENCH_WORKER_EMAILS ?? 5000);
-    const figures = await benchWorkers(database, { emails: workerEmails, counts: [1, 2, 4] });
+    const counts = (process.env.BENCH_WORKER_COUNTS ?? '1,2,4').split(',').map(Number);
+    const figures = await benchWorkers(database, { emails: workerEmails, counts });
     results.workers = figures;
     console.log(`\n1, 2 and 4 worker processes draining ${workerEmails} committed rows into one SMTP sink (target: no duplicates; peak RSS <= 200 MB)`);
     console.table(figures);
@@ -96,6 +98,15 @@ try {
     results.sustained = samples;
     console.log(`\nSustained: ${rate} emails/s enqueued (one transaction each) for ${sustainedSeconds} s, one worker process; dead tuples should stay flat`);
     console.table(samples);
+  }
+  // Not in the default run: it seeds a million rows and repeats enqueue and
+  // throughput (several minutes). `npm run bench -- scale`.
+  if (only === 'scale') {
+    const historyRows = Number(process.env.BENCH_HISTORY_ROWS ?? 1_000_000);
+    const figures = await benchScale(database, { historyRows, seconds, rounds, emails, latencySeconds });
+    results.scale = figures;
+    console.log(`\nScale: enqueue, throughput and latency on an empty outbox, then beside ${historyRows} historical rows (seeded in ${figures.seedSeconds} s); target within 1.1x`);
+    console.table(Object.entries(figures.ratios).map(([figure, ratio]) => ({ figure, 'with history / empty': ratio })));
   }
 } finally {
   await database.close();

@@ -13,7 +13,7 @@ import { createTransportFromConfig } from '../src/transports/index.ts';
 import { startMailjetStub } from '../test/support/mailjet-stub.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
-import { insertBacklog, waitForSent } from './support/outbox.ts';
+import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round } from './support/stats.ts';
 
 export interface TransportFigures {
@@ -62,7 +62,7 @@ export async function benchTransports(database: BenchDatabase, options: { emails
       const directPerSecond = options.emails / ((performance.now() - directStart) / 1000);
       await transport.close();
 
-      await pool.query('truncate mailroom.outbox cascade');
+      await clearRecentRows(pool);
       await insertBacklog(pool, options.emails, props);
       const worker = await launchWorker(config, database.url, createLogger({ level: 'silent' }));
       const start = performance.now();

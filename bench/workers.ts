@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
-import { insertBacklog, waitForSent } from './support/outbox.ts';
+import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round } from './support/stats.ts';
 import { startWorkerProcess } from './support/worker-processes.ts';
 
@@ -32,7 +32,7 @@ export async function benchWorkers(database: BenchDatabase, options: { emails: n
   const figures: WorkersFigures[] = [];
   try {
     for (const processes of options.counts) {
-      await pool.query('truncate mailroom.outbox cascade');
+      await clearRecentRows(pool);
       sink.messageIds.clear();
       const before = sink.received();
       // Start them all before timing, so the figure is the drain, not Node's
