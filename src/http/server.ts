@@ -6,6 +6,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { appPlugin, type AppOptions } from '../app/index.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { healthRoutes } from './health.ts';
@@ -19,15 +20,18 @@ export interface ServerOptions {
   readyTimeoutMs?: number;
   /** MAILJET_WEBHOOK_SECRET: enables POST /webhooks/mailjet. */
   mailjetWebhookSecret?: string | undefined;
+  /** Serves the reference app (src/app, docs/app.md) on the same pool. */
+  app?: Omit<AppOptions, 'pool'>;
 }
 
 /** The Fastify instance, typed with mailroom's pino logger. */
 export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
 
 /** A server with every route registered; call `listen()` (or `inject()` in tests). */
-export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret }: ServerOptions): Server {
+export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret, app: appOptions }: ServerOptions): Server {
   const app = Fastify({ loggerInstance: logger });
   app.register(healthRoutes, { db, ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}) });
   app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
+  if (appOptions) app.register(appPlugin, { ...appOptions, pool: db.pool });
   return app;
 }

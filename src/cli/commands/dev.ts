@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { freePort, isPortFree, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded-postgres.ts';
 import { createLogger } from '../../logger.ts';
+import { appServerOptions, migrateApp } from '../../app/index.ts';
+import { buildServer } from '../../http/server.ts';
 import { migrate } from '../../migrate.ts';
 import { onShutdownSignal } from '../process.ts';
 import { launchWorker } from './worker.ts';
@@ -28,10 +30,15 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
 
   try {
     const { applied } = await migrate(databaseUrl);
+    applied.push(...(await migrateApp(databaseUrl)));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const running = await launchWorker(config, databaseUrl, logger);
+    const server = buildServer({ db: running.db, logger, app: appServerOptions(config, databaseUrl) });
+    const keepPort = Boolean(process.env.PORT) || (await isPortFree(config.PORT)); // else any free port
+    await server.listen({ port: keepPort ? config.PORT : await freePort(), host: config.HOST });
     onShutdownSignal(async () => {
       logger.info('stopping');
+      await server.close();
       await running.stop();
       await embedded?.stop();
       logger.info('stopped');

@@ -4,6 +4,7 @@
 import { loadConfig } from '../../config.ts';
 import { connect } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
+import { appServerOptions } from '../../app/index.ts';
 import { buildServer } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
 import { onShutdownSignal } from '../process.ts';
@@ -16,7 +17,7 @@ export async function serveCommand(): Promise<void> {
   // lazily: the server starts (and /healthz answers) while PostgreSQL is still down,
   // and /readyz says so.
   const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api' });
-  const server = buildServer({ db, logger, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET });
+  const server = buildServer({ db, logger, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET, app: appServerOptions(config, config.DATABASE_URL) });
   try {
     await server.listen({
       port: config.PORT,
