@@ -1,7 +1,8 @@
 // The reference app (src/app) on a test scenario: a fresh database with the app's
 // schema, a server built by buildServer() as `mailroom serve` builds it, and a
 // client that keeps every response body, so a test can prove none carried a token.
-import { afterAll, beforeAll } from 'vitest';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Outbox } from '../../src/app/context.ts';
 import { migrateApp } from '../../src/app/index.ts';
 import { connect, type Db } from '../../src/db/connect.ts';
@@ -26,6 +27,12 @@ export interface AppScenario extends Scenario {
   responseBodies: string[];
   /** Outbox rows written since the last call, oldest first. */
   newOutboxRows(): Promise<OutboxRow[]>;
+  /** Rows in a table. */
+  count(table: string): Promise<number>;
+  /** The stored token row behind a token sent in an email. */
+  tokenRecord(token: string): Promise<{ id: string; purpose: string; expires_at: Date; used_at: Date | null } | undefined>;
+  /** Fails if any response body so far contains any token ever written to the outbox. */
+  expectNoResponseCarriedAToken(): Promise<void>;
   /** Sign up, verify through the outbox row's link, log in: a session token. */
   signedInUser(email: string, name: string): Promise<string>;
 }
@@ -87,6 +94,15 @@ export function useAppScenario(options: AppScenarioOptions = {}): AppScenario {
     return fresh;
   };
 
+  s.count = async (table) => (await s.pool.query(`select count(*)::int as n from ${table}`)).rows[0].n as number;
+  s.tokenRecord = async (token) =>
+    (await s.pool.query('select id, purpose, expires_at, used_at from app.email_token where token_hash = $1', [createHash('sha256').update(token).digest()])).rows[0];
+  s.expectNoResponseCarriedAToken = async () => {
+    const { rows } = await s.pool.query<{ token: string }>(`select props->>'token' as token from mailroom.outbox where props ? 'token'`);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const body of s.responseBodies) for (const { token } of rows) expect(body).not.toContain(token);
+  };
+
   s.signedInUser = async (email, name) => {
     await s.newOutboxRows();
     const signup = await s.post('/auth/signup', { email, password: PASSWORD, name });
@@ -114,3 +130,20 @@ export function linksIn(body: string): string[] {
 
 /** The token of a link, e.g. https://app.example/verify?token=... */
 export const tokenOf = (link: string) => new URL(link).searchParams.get('token')!;
+
+/**
+ * Run `fn` while the outbox refuses (raises on) any email to an address starting
+ * with `boom`: a real failure inside the handler's transaction, after its token insert.
+ */
+export async function withOutboxRefusingBoom(pool: import('pg').Pool, fn: () => Promise<void>): Promise<void> {
+  await pool.query(`
+    create function public.refuse_boom() returns trigger language plpgsql as $$
+    begin raise exception 'forced failure for %', new.recipient; end $$;
+    create trigger refuse_boom before insert on mailroom.outbox
+      for each row when (new.recipient like 'boom%') execute function public.refuse_boom();`);
+  try {
+    await fn();
+  } finally {
+    await pool.query('drop trigger refuse_boom on mailroom.outbox; drop function public.refuse_boom()');
+  }
+}
