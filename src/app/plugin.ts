@@ -9,6 +9,7 @@ import { handleError } from './errors.ts';
 import { authRoutes, type AuthRateLimit } from './routes/auth.ts';
 import { childRoutes } from './routes/children.ts';
 import { circleRoutes } from './routes/circles.ts';
+import { DEFAULT_PASSWORD_COST } from './secrets.ts';
 import { startSchedules, type RunningSchedules } from './schedules.ts';
 
 export interface AppOptions {
@@ -18,6 +19,8 @@ export interface AppOptions {
   authRateLimit?: AuthRateLimit;
   /** Run the reminder and digest schedules in this process (pg-boss, cron in this zone). */
   schedules?: { databaseUrl: string; timeZone: string };
+  /** log2 of scrypt's N for new password hashes (default 15, about 90 ms here; the bench also measures 10). */
+  passwordCost?: number;
   /** Where emails go; default mailroom's enqueueEmail/enqueueEmails. */
   outbox?: Outbox;
 }
@@ -25,7 +28,9 @@ export interface AppOptions {
 export async function appPlugin(app: FastifyInstance, options: AppOptions): Promise<void> {
   const context: AppContext = { db: appDb(options.pool), outbox: options.outbox ?? mailroomOutbox };
   app.setErrorHandler(handleError);
-  await app.register(authRoutes, { ...context, rateLimit: options.authRateLimit ?? { max: 20, timeWindowMs: 60_000 } });
+  await app.register(authRoutes, { ...context, rateLimit: options.authRateLimit ?? { max: 20, timeWindowMs: 60_000 },
+    passwordCost: options.passwordCost ?? DEFAULT_PASSWORD_COST,
+  });
   await app.register(circleRoutes, context);
   await app.register(childRoutes, context);
 

@@ -18,6 +18,8 @@ export interface AuthRateLimit {
 
 export interface AuthRoutesOptions extends AppContext {
   rateLimit: AuthRateLimit;
+  /** log2 of scrypt's N for new password hashes. */
+  passwordCost: number;
 }
 
 /** At most one verification or reset email per account in this window, however often it is asked for. */
@@ -28,7 +30,7 @@ const accepted = { 202: reply({ accepted: { type: 'boolean' } }) };
 const password = { type: 'string', minLength: 10, maxLength: 200 };
 const normalise = (email: string) => email.trim().toLowerCase();
 
-export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: limit }: AuthRoutesOptions): Promise<void> {
+export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: limit, passwordCost }: AuthRoutesOptions): Promise<void> {
   // In memory, per process: enough for one API process; behind several, use a shared store (docs/app.md).
   await app.register(rateLimit, {
     global: false,
@@ -43,7 +45,7 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
     async (request, res) => {
       const email = normalise(request.body.email);
       const { name } = request.body;
-      const passwordHash = await hashPassword(request.body.password); // before the transaction: keep it short
+      const passwordHash = await hashPassword(request.body.password, passwordCost); // before the transaction: keep it short
       await db.transaction().execute(async (trx) => {
         // An address already registered gets nothing new (and the same 202): signup
         // does not tell who has an account. Its owner can ask for a resend or a reset.
@@ -163,7 +165,7 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
     '/auth/password-reset/confirm',
     { config, schema: { body: body({ token: schemas.token, password }), response: { 200: reply({ passwordChanged: { type: 'boolean' } }) } } },
     async (request) => {
-      const passwordHash = await hashPassword(request.body.password);
+      const passwordHash = await hashPassword(request.body.password, passwordCost);
       await db.transaction().execute(async (trx) => {
         const token = await redeemToken(trx, request.body.token, ['password-reset']);
         const userId = token.user_id!;
