@@ -10,7 +10,7 @@ import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { enqueueEmail, enqueueEmails } from '../src/index.ts';
 import type { BenchDatabase } from './support/database.ts';
-import { round, summarise } from './support/stats.ts';
+import { alternatingRounds } from './support/stats.ts';
 
 export interface SignupFigures {
   passwordCost: number;
@@ -55,26 +55,18 @@ export async function benchSignup(database: BenchDatabase, options: { seconds: n
       const app = (outbox: Outbox) =>
         buildServer({ db, logger, app: { authRateLimit: { max: 1e9, timeWindowMs: 60_000 }, passwordCost, outbox } });
       const servers = { with: app({ enqueueEmail, enqueueEmails }), without: app(withoutEmail) };
-      const samples = { with: [] as number[], without: [] as number[] };
-      const elapsed = { with: 0, without: 0 };
       await Promise.all([servers.with.ready(), servers.without.ready()]);
       await runVariant(servers.with, options.clients, 1, counter); // warm-up
-      for (let r = 0; r < options.rounds; r++) {
-        for (const key of r % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
-          const started = performance.now();
-          samples[key].push(...(await runVariant(servers[key], options.clients, options.seconds, counter)));
-          elapsed[key] += (performance.now() - started) / 1000;
-        }
-      }
+      const measured = await alternatingRounds(options.rounds, (variant) => runVariant(servers[variant], options.clients, options.seconds, counter));
       for (const key of ['without', 'with'] as const) {
-        const s = summarise(samples[key]);
+        const m = measured[key];
         figures.push({
           passwordCost,
           variant: key === 'with' ? 'with verify-email' : 'without email',
-          requests: s.n,
-          perSecond: round(s.n / elapsed[key], 1),
-          p50Ms: round(s.p50),
-          p95Ms: round(s.p95),
+          requests: m.n,
+          perSecond: m.perSecond,
+          p50Ms: m.p50,
+          p95Ms: m.p95,
         });
       }
       await Promise.all([servers.with.close(), servers.without.close()]);

@@ -5,7 +5,8 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { body, reply, schemas, type AppContext } from '../context.ts';
+import { body, reply, schemas, type AppContext, type Outbox } from '../context.ts';
+import type { AppDb } from '../db.ts';
 import { AppError } from '../errors.ts';
 import { dummyPasswordHash, hashPassword, hashSecret, newSecret, verifyPassword } from '../secrets.ts';
 import { claimOnce, issueToken, redeemToken, retireTokens, windowKey } from '../tokens.ts';
@@ -29,6 +30,31 @@ const SESSION_LIFETIME_MS = 30 * 24 * 3_600_000;
 const accepted = { 202: reply({ accepted: { type: 'boolean' } }) };
 const password = { type: 'string', minLength: 10, maxLength: 200 };
 const normalise = (email: string) => email.trim().toLowerCase();
+
+const LINK_PURPOSE = { 'resend-verification': 'verify-email', 'password-reset': 'password-reset' } as const;
+
+/**
+ * A link to an account's own address, at most once per account and window however
+ * often it is asked for: the window's key is claimed first, so a refused request
+ * writes neither a token nor an email. The key is also the email's idempotency key.
+ */
+async function sendAccountLink(
+  trx: AppDb,
+  outbox: Outbox,
+  template: keyof typeof LINK_PURPOSE,
+  user: { id: string; name: string; email: string },
+): Promise<void> {
+  const key = `${template}:${user.id}:${windowKey(new Date(), RESEND_WINDOW_MS)}`;
+  if (!(await claimOnce(trx, key))) return;
+  const token = await issueToken(trx, LINK_PURPOSE[template], { userId: user.id });
+  await outbox.enqueueEmail(trx, {
+    template,
+    to: user.email,
+    props: { token: token.value, name: user.name, expiresAt: token.expiresAt.toISOString() },
+    idempotencyKey: key,
+    notAfter: token.expiresAt,
+  });
+}
 
 export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: limit, passwordCost }: AuthRoutesOptions): Promise<void> {
   // In memory, per process: enough for one API process; behind several, use a shared store (docs/app.md).
@@ -82,16 +108,7 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
           .where('verified_at', 'is', null)
           .executeTakeFirst();
         if (!user) return;
-        const key = `resend-verification:${user.id}:${windowKey(new Date(), RESEND_WINDOW_MS)}`;
-        if (!(await claimOnce(trx, key))) return;
-        const token = await issueToken(trx, 'verify-email', { userId: user.id });
-        await outbox.enqueueEmail(trx, {
-          template: 'resend-verification',
-          to: email,
-          props: { token: token.value, name: user.name, expiresAt: token.expiresAt.toISOString() },
-          idempotencyKey: key,
-          notAfter: token.expiresAt,
-        });
+        await sendAccountLink(trx, outbox, 'resend-verification', { ...user, email });
       });
       return res.status(202).send({ accepted: true });
     },
@@ -146,16 +163,7 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
       await db.transaction().execute(async (trx) => {
         const user = await trx.selectFrom('app.user_account').select(['id', 'name']).where('email', '=', email).executeTakeFirst();
         if (!user) return;
-        const key = `password-reset:${user.id}:${windowKey(new Date(), RESEND_WINDOW_MS)}`;
-        if (!(await claimOnce(trx, key))) return;
-        const token = await issueToken(trx, 'password-reset', { userId: user.id });
-        await outbox.enqueueEmail(trx, {
-          template: 'password-reset',
-          to: email,
-          props: { token: token.value, name: user.name, expiresAt: token.expiresAt.toISOString() },
-          idempotencyKey: key,
-          notAfter: token.expiresAt,
-        });
+        await sendAccountLink(trx, outbox, 'password-reset', { ...user, email });
       });
       return res.status(202).send({ accepted: true });
     },
