@@ -54,6 +54,9 @@ describe('POST /auth/signup', () => {
     expect(missing.body.error).toMatchObject({ code: 'invalid_request', field: 'name' });
     const badEmail = await s.post('/auth/signup', { email: 'not-an-address', password: PASSWORD, name: 'Bob' });
     expect(badEmail.body.error).toMatchObject({ code: 'invalid_request', field: 'email' });
+    const notJson = await s.server.inject({ method: 'POST', url: '/auth/signup', payload: '{"email":', headers: { 'content-type': 'application/json' } });
+    expect(notJson.statusCode).toBe(400);
+    expect(notJson.json().error).toMatchObject({ code: 'invalid_request', field: null });
   });
 
   it('a failure after the token insert leaves neither user, token nor email', async () => {

@@ -29,6 +29,8 @@ export const errorBody = {
   },
 } as const;
 
+const FASTIFY_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
+
 // Fields of mailroom's enqueue errors, as the app's clients name them.
 const ENQUEUE_FIELDS: Record<string, string> = { to: 'email' };
 
@@ -47,8 +49,9 @@ export function handleError(error: FastifyError | AppError | ValidationError, re
     // mailroom refused the email (e.g. an address its stricter check rejects): nothing was written.
     return send(400, 'invalid_request', error.message, ENQUEUE_FIELDS[error.field] ?? error.field);
   }
+  // Fastify's own refusals: a body that is not JSON, a wrong content type, too large.
   const status = (error as FastifyError).statusCode;
-  if (status && status >= 400 && status < 500) return send(status, (error as FastifyError).code?.toLowerCase() ?? 'bad_request', error.message, null);
+  if (status && status >= 400 && status < 500) return send(status, FASTIFY_CODES[status] ?? 'invalid_request', error.message, null);
   request.log.error({ err: error }, 'request failed');
   return send(500, 'internal', 'internal error', null);
 }
