@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mailroomOutbox } from '../src/app/context.ts';
 import { appDb } from '../src/app/db.ts';
-import { isoWeek, remindGuardians, remindPendingInvitations, sendWeeklyDigests, startSchedules, type ScheduleContext } from '../src/app/schedules.ts';
+import { housekeeping, isoWeek, remindGuardians, remindPendingInvitations, sendWeeklyDigests, startSchedules, type ScheduleContext } from '../src/app/schedules.ts';
 import { linkIn, tokenOf, useAppScenario } from './support/app.ts';
 import { waitUntil } from './support/worker.ts';
 
@@ -104,7 +104,7 @@ describe('weekly digest', () => {
 });
 
 describe('through pg-boss', () => {
-  it('registers the three schedules in the configured zone; a job sent twice writes nothing twice', async () => {
+  it('registers the schedules in the configured zone; a job sent twice writes nothing twice', async () => {
     const running = await startSchedules(s.database.url, ctx, (error) => {
       throw error;
     });
@@ -112,6 +112,7 @@ describe('through pg-boss', () => {
       const schedules = await running.boss.getSchedules();
       expect(schedules.map((x) => [x.name, x.cron, x.timezone]).sort()).toEqual([
         ['app.guardian-consent-reminders', '30 9 * * *', 'Europe/Paris'],
+        ['app.housekeeping', '15 3 * * *', 'Europe/Paris'],
         ['app.invitation-reminders', '0 9 * * *', 'Europe/Paris'],
         ['app.weekly-digest', '0 8 * * 1', 'Europe/Paris'],
       ]);
@@ -128,6 +129,15 @@ describe('through pg-boss', () => {
       await running.stop();
     }
   });
+});
+
+it('housekeeping forgets old send keys, used or expired tokens and dead sessions, and nothing current', async () => {
+  const [keys, tokens, sessions] = [await s.count('app.send_once'), await s.count('app.email_token'), await s.count('app.session')];
+  expect(keys).toBeGreaterThan(0);
+  expect(await housekeeping(ctx)).toBe(0);
+  const later = new Date(Date.now() + 70 * DAY); // every key, token and 30-day session is long dead by then
+  const deleted = await housekeeping(ctx, later);
+  expect(deleted).toBe(keys + tokens + sessions);
 });
 
 it('no response body carried an email token', () => s.expectNoResponseCarriedAToken());

@@ -38,7 +38,7 @@ it('migrate adds the app schema; serve answers the app routes and registers its 
     expect(rows).toEqual([{ template: 'verify-email', recipient: 'ada@example.test' }]);
     const schedules = await waitUntil(
       async () => (await pool.query(`select name, timezone from pgboss.schedule where name like 'app.%' order by name`)).rows,
-      (found) => found.length === 3,
+      (found) => found.length === 4,
       30_000,
       'the app schedules',
     );

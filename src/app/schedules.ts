@@ -164,6 +164,25 @@ export async function sendWeeklyDigests({ db, outbox, timeZone }: ScheduleContex
   return emails.length;
 }
 
+/**
+ * Daily: forget send keys older than a week (their windows and days are long past),
+ * used or expired tokens and dead sessions older than 30 days. Returns rows deleted.
+ */
+export async function housekeeping({ db }: ScheduleContext, now = new Date()): Promise<number> {
+  const weekAgo = new Date(now.getTime() - 7 * DAY);
+  const monthAgo = new Date(now.getTime() - 30 * DAY);
+  const keys = await db.deleteFrom('app.send_once').where('created_at', '<', weekAgo).executeTakeFirst();
+  const tokens = await db
+    .deleteFrom('app.email_token')
+    .where((eb) => eb.or([eb('used_at', '<', monthAgo), eb('expires_at', '<', monthAgo)]))
+    .executeTakeFirst();
+  const sessions = await db
+    .deleteFrom('app.session')
+    .where((eb) => eb.or([eb('revoked_at', '<', monthAgo), eb('expires_at', '<', monthAgo)]))
+    .executeTakeFirst();
+  return [keys, tokens, sessions].reduce((n, result) => n + Number(result.numDeletedRows), 0);
+}
+
 export interface ScheduledJob {
   name: string;
   /** Cron, evaluated in ScheduleContext.timeZone. */
@@ -175,6 +194,7 @@ export const scheduledJobs: readonly ScheduledJob[] = [
   { name: 'app.invitation-reminders', cron: '0 9 * * *', run: remindPendingInvitations },
   { name: 'app.guardian-consent-reminders', cron: '30 9 * * *', run: remindGuardians },
   { name: 'app.weekly-digest', cron: '0 8 * * 1', run: sendWeeklyDigests },
+  { name: 'app.housekeeping', cron: '15 3 * * *', run: housekeeping },
 ];
 
 export interface RunningSchedules {
