@@ -5,7 +5,7 @@ import pg from 'pg';
 import { enqueueEmail } from '../src/index.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows } from './support/outbox.ts';
-import { round, summarise } from './support/stats.ts';
+import { alternatingRounds } from './support/stats.ts';
 
 export interface EnqueueFigures {
   clients: number;
@@ -59,28 +59,18 @@ export async function benchEnqueue(database: BenchDatabase, options: { seconds: 
   const figures: EnqueueFigures[] = [];
   try {
     for (const clients of [1, 16]) {
-      const samples = { without: [] as number[], with: [] as number[] };
-      let elapsed = { without: 0, with: 0 };
       // Warm-up: connections, plans, the template's zod schema.
       await runVariant(pool, clients, true, 1, counter);
-      for (let r = 0; r < options.rounds; r++) {
-        for (const withEnqueue of r % 2 === 0 ? [false, true] : [true, false]) {
-          const started = performance.now();
-          const latencies = await runVariant(pool, clients, withEnqueue, options.seconds, counter);
-          const key = withEnqueue ? 'with' : 'without';
-          elapsed[key] += (performance.now() - started) / 1000;
-          samples[key].push(...latencies);
-        }
-      }
+      const measured = await alternatingRounds(options.rounds, (variant) => runVariant(pool, clients, variant === 'with', options.seconds, counter));
       for (const key of ['without', 'with'] as const) {
-        const s = summarise(samples[key]);
+        const m = measured[key];
         figures.push({
           clients,
           variant: key === 'with' ? 'token + enqueueEmail' : 'token only',
-          transactions: s.n,
-          perSecond: round(s.n / elapsed[key], 1),
-          p50Ms: round(s.p50),
-          p95Ms: round(s.p95),
+          transactions: m.n,
+          perSecond: m.perSecond,
+          p50Ms: m.p50,
+          p95Ms: m.p95,
         });
       }
       // Keep the tables from growing into the next measurement.

@@ -1,10 +1,11 @@
-// `npm run bench [-- enqueue|throughput]`: runs the benchmarks, prints a table,
+// `npm run bench [-- enqueue|throughput|render|transports|signup]`: runs the benchmarks, prints a table,
 // writes bench/results/<time>.json. Figures mean something only beside their
 // baseline from the same run; see docs/performance.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchEnqueue } from './enqueue.ts';
 import { benchRender } from './render.ts';
+import { benchSignup } from './signup.ts';
 import { benchDatabase } from './support/database.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchScale } from './scale.ts';
@@ -13,7 +14,7 @@ import { benchTransports } from './transports.ts';
 import { benchWorkers } from './workers.ts';
 
 const only = process.argv[2];
-const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale'];
+const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup'];
 if (only && !BENCHES.includes(only)) {
   console.error(`bench: unknown benchmark "${only}" (one of ${BENCHES.join(', ')})`);
   process.exit(2);
@@ -74,6 +75,20 @@ try {
     console.log(`  commit -> SMTP accepted at ${figures.latency.ratePerSecond}/s: p50 ${figures.latency.p50Ms} ms, p95 ${figures.latency.p95Ms} ms, p99 ${figures.latency.p99Ms} ms`);
     const legs = figures.latencyLegsP50Ms;
     console.log(`  legs (p50): commit -> relayed ${legs.relay} ms, relayed -> send starts ${legs.queueToSend} ms, send -> 250 recorded ${legs.send} ms`);
+  }
+  if (!only || only === 'signup') {
+    const clients = Number(process.env.BENCH_SIGNUP_CLIENTS ?? 4);
+    const figures = await benchSignup(database, { seconds, rounds, clients });
+    results.signup = figures;
+    console.log(`\nPOST /auth/signup of the reference app, ${clients} concurrent clients (${rounds} alternating rounds of ${seconds} s per variant)`);
+    console.table(figures);
+    for (const cost of [15, 10]) {
+      const base = figures.find((f) => f.passwordCost === cost && f.variant === 'without email')!;
+      const withIt = figures.find((f) => f.passwordCost === cost && f.variant === 'with verify-email')!;
+      const share = (withIt.p50Ms - base.p50Ms) / withIt.p50Ms;
+      console.log(`  scrypt 2^${cost}: the enqueue adds ${(withIt.p50Ms - base.p50Ms).toFixed(3)} ms at p50 (${(share * 100).toFixed(1)}% of the request), throughput ratio ${(withIt.perSecond / base.perSecond).toFixed(2)}x`);
+    }
+    console.log();
   }
   if (!only || only === 'transports') {
     const transportEmails = Number(process.env.BENCH_TRANSPORT_EMAILS ?? 2000);

@@ -4,6 +4,14 @@
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const isTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const transportName = z.enum(['smtp', 'mailjet', 'capture']);
@@ -78,6 +86,9 @@ const schema = z
     // Backoff after a transient failure: base * 2^(attempt-1), jittered +-20%, capped.
     RETRY_BASE_MS: int(10, 86_400_000).default(30_000),
     RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
+    // The reference app (src/app): its schedules' time zone, and auth requests per client address and route a minute.
+    APP_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris').default('UTC'),
+    APP_AUTH_RATE_LIMIT: int(1, 100_000).default(20),
   })
   .superRefine((env, ctx) => {
     const uses = (name: TransportName) => env.MAIL_TRANSPORT.includes(name);

@@ -1,5 +1,6 @@
 // `mailroom <command>`: each command is a thin shell over the modules that do the work.
 import { Command } from 'commander';
+import { migrateApp } from '../app/index.ts';
 import { loadConfig } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 import { migrate } from '../migrate.ts';
@@ -25,6 +26,7 @@ program
     const config = loadConfig();
     if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required (e.g. postgres://user@host/db)');
     const { applied } = await migrate(config.DATABASE_URL);
+    applied.push(...(await migrateApp(config.DATABASE_URL))); // the reference app's schema (src/app)
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
   });
 

@@ -7,6 +7,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { appPlugin, type AppOptions } from '../app/index.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -26,13 +27,15 @@ export interface ServerOptions {
   metrics?: Metrics;
   /** In a process that runs the worker: /readyz also checks its loops. */
   stalledLoops?: () => string[];
+  /** Serves the reference app (src/app, docs/app.md) on the same pool. */
+  app?: Omit<AppOptions, 'pool'>;
 }
 
 /** The Fastify instance, typed with mailroom's pino logger. */
 export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
 
 /** A server with every route registered; call `listen()` (or `inject()` in tests). */
-export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops }: ServerOptions): Server {
+export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops, app: appOptions }: ServerOptions): Server {
   const app = Fastify({ loggerInstance: logger });
   app.register(healthRoutes, {
     db,
@@ -41,5 +44,6 @@ export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret, 
   });
   if (metrics) app.register(metricsRoute, { metrics });
   app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
+  if (appOptions) app.register(appPlugin, { ...appOptions, pool: db.pool });
   return app;
 }

@@ -77,9 +77,10 @@ export async function enqueueEmail<T extends TemplateName>(executor: Executor, e
   throw new Error(`template "${request.template}" is not in mailroom.template: run \`mailroom migrate\``);
 }
 
-async function run(executor: Executor, text: string, params: unknown[]): Promise<{ id: string }[]> {
-  if (isKysely(executor)) return (await executor.executeQuery<{ id: string }>(CompiledQuery.raw(text, params))).rows;
-  return (await executor.query<{ id: string }>(text, params)).rows;
+/** Run one statement on either kind of executor. */
+export async function run<R = { id: string }>(executor: Executor, text: string, params: unknown[]): Promise<R[]> {
+  if (isKysely(executor)) return (await executor.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
+  return (await executor.query<R & pg.QueryResultRow>(text, params)).rows;
 }
 
 function isKysely(executor: Executor): executor is Kysely<any> {

@@ -8,6 +8,7 @@ import { buildServer, type Server } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
 import { createMetrics } from '../../metrics/metrics.ts';
+import { appServerOptions, migrateApp } from '../../app/index.ts';
 import { migrate } from '../../migrate.ts';
 import { onShutdownSignal } from '../process.ts';
 import { launchWorker } from './worker.ts';
@@ -32,6 +33,7 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
 
   try {
     const { applied } = await migrate(databaseUrl);
+    applied.push(...(await migrateApp(databaseUrl)));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const metrics = createMetrics();
     const running = await launchWorker(config, databaseUrl, logger, metrics);
@@ -42,6 +44,7 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
       metrics,
       mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
       stalledLoops: () => running.worker.stalledLoops(),
+      app: appServerOptions(config, databaseUrl),
     });
     // The default port may be taken by another project's dev server: take any
     // free one then, unless PORT was asked for explicitly.
@@ -75,7 +78,7 @@ function printWelcome(databaseUrl: string, mailGoesTo: string, httpAddress: stri
 mailroom dev is running.
   database   ${shownUrl}
   mail lands ${mailGoesTo}
-  http       ${httpAddress}  (/healthz, /readyz, /metrics)
+  http       ${httpAddress}  (/healthz, /readyz, /metrics, and the reference app: POST /auth/signup, see docs/app.md)
 
 Enqueue an email from any SQL client:
   psql '${psqlUrl}' -c "select mailroom.enqueue('verify-email', 'ada@example.com', '{\\"name\\": \\"Ada\\", \\"token\\": \\"try-me-0123456789abcdef\\"}')"

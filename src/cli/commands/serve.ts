@@ -4,6 +4,7 @@
 import { loadConfig } from '../../config.ts';
 import { connect } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
+import { appServerOptions } from '../../app/index.ts';
 import { buildServer } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
@@ -20,7 +21,13 @@ export async function serveCommand(): Promise<void> {
   const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api' });
   const metrics = createMetrics();
   registerDatabaseGauges(metrics.registry, db);
-  const server = buildServer({ db, logger, metrics, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET });
+  const server = buildServer({
+    db,
+    logger,
+    metrics,
+    mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
+    app: appServerOptions(config, config.DATABASE_URL),
+  });
   try {
     await server.listen({
       port: config.PORT,

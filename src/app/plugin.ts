@@ -1,0 +1,47 @@
+// The reference app as one Fastify plugin: buildServer() registers it, so
+// `mailroom serve` and `mailroom dev` serve it. It uses mailroom only through
+// src/index.ts (enqueueEmail, enqueueEmails).
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { mailroomOutbox, type AppContext, type Outbox } from './context.ts';
+import { appDb } from './db.ts';
+import { handleError } from './errors.ts';
+import { authRoutes, type AuthRateLimit } from './routes/auth.ts';
+import { childRoutes } from './routes/children.ts';
+import { circleRoutes } from './routes/circles.ts';
+import { DEFAULT_PASSWORD_COST } from './secrets.ts';
+import { startSchedules, type RunningSchedules } from './schedules.ts';
+
+export interface AppOptions {
+  /** The process's pool; the app borrows it and never closes it. */
+  pool: pg.Pool;
+  /** Per client address and auth route (in memory, per process). Default 20 a minute. */
+  authRateLimit?: AuthRateLimit;
+  /** Run the reminder and digest schedules in this process (pg-boss, cron in this zone). */
+  schedules?: { databaseUrl: string; timeZone: string };
+  /** log2 of scrypt's N for new password hashes (default 15, about 90 ms here; the bench also measures 10). */
+  passwordCost?: number;
+  /** Where emails go; default mailroom's enqueueEmail/enqueueEmails. */
+  outbox?: Outbox;
+}
+
+export async function appPlugin(app: FastifyInstance, options: AppOptions): Promise<void> {
+  const context: AppContext = { db: appDb(options.pool), outbox: options.outbox ?? mailroomOutbox };
+  app.setErrorHandler(handleError);
+  await app.register(authRoutes, { ...context, rateLimit: options.authRateLimit ?? { max: 20, timeWindowMs: 60_000 },
+    passwordCost: options.passwordCost ?? DEFAULT_PASSWORD_COST,
+  });
+  await app.register(circleRoutes, context);
+  await app.register(childRoutes, context);
+
+  const { schedules } = options;
+  if (schedules) {
+    let running: RunningSchedules | undefined;
+    app.addHook('onReady', async () => {
+      running = await startSchedules(schedules.databaseUrl, { ...context, timeZone: schedules.timeZone }, (error) =>
+        app.log.error({ err: error }, 'app schedules'),
+      );
+    });
+    app.addHook('onClose', async () => running?.stop());
+  }
+}

@@ -1,0 +1,50 @@
+// `mailroom migrate` applies the app's schema beside mailroom's, and `mailroom serve`
+// serves the app (with its schedules) on a real port.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort } from '../src/db/embedded-postgres.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { runCli, spawnCli, testEnv, waitUntil } from './support/worker.ts';
+import pg from 'pg';
+
+let database: TestDatabase;
+let pool: pg.Pool;
+beforeAll(async () => {
+  database = await createTestDatabase(); // mailroom's schema only, as the template has it
+  pool = new pg.Pool({ connectionString: database.url });
+});
+afterAll(async () => {
+  await pool?.end();
+  await database?.drop();
+});
+
+it('migrate adds the app schema; serve answers the app routes and registers its schedules', async () => {
+  const env = testEnv(database.url, 'smtp://127.0.0.1:1', { APP_TIME_ZONE: 'America/New_York' });
+  const migrated = await runCli(['migrate'], env);
+  expect(migrated.code).toBe(0);
+  expect(migrated.output).toContain('0001_app');
+  expect((await runCli(['migrate'], env)).output).toContain('schema is up to date');
+
+  const port = await freePort();
+  const serve = spawnCli(['serve'], { ...env, PORT: String(port), LOG_LEVEL: 'info' });
+  try {
+    await waitUntil(async () => serve.output(), (output) => output.includes('listening'), 30_000, 'mailroom serve to listen');
+    const response = await fetch(`http://127.0.0.1:${port}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ada@example.test', password: 'correct horse battery', name: 'Ada' }),
+    });
+    expect(response.status).toBe(202);
+    const { rows } = await pool.query(`select template, recipient from mailroom.outbox`);
+    expect(rows).toEqual([{ template: 'verify-email', recipient: 'ada@example.test' }]);
+    const schedules = await waitUntil(
+      async () => (await pool.query(`select name, timezone from pgboss.schedule where name like 'app.%' order by name`)).rows,
+      (found) => found.length === 4,
+      30_000,
+      'the app schedules',
+    );
+    expect(schedules.every((row) => row.timezone === 'America/New_York')).toBe(true);
+  } finally {
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  }
+});
