@@ -14,15 +14,16 @@ export interface WorkerProcess {
 }
 
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
-  // BENCH_WORKER_NODE_OPTIONS: V8 flags for the workers only (e.g. heap limits), not the bench.
-  const nodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {};
-  const child = spawn(process.execPath, [CLI, 'worker'], {
-    env: { ...process.env, ...nodeOptions, ...env },
+  // BENCH_WORKER_NODE_FLAGS: Node/V8 flags for the workers only (e.g. heap sizes), not the bench.
+  const flags = (process.env.BENCH_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...flags, CLI, 'worker'], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
+  if (process.env.BENCH_WORKER_OUTPUT) child.stdout!.pipe(process.stderr);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Started once it logs so (LOG_LEVEL=info is forced for that line to appear).
   const deadline = Date.now() + 30_000;
