@@ -16,7 +16,8 @@ export async function serveCommand(): Promise<void> {
   // lazily: the server starts (and /healthz answers) while PostgreSQL is still down,
   // and /readyz says so.
   const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api' });
-  const server = buildServer({ db, logger, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET });
+  const server = buildServer({ db, logger, mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
+    adminToken: config.ADMIN_TOKEN, frontendBaseUrl: config.FRONTEND_BASE_URL });
   try {
     await server.listen({
       port: config.PORT,
