@@ -1,17 +1,18 @@
-// `npm run bench [-- enqueue|throughput]`: runs the benchmarks, prints a table,
+// `npm run bench [-- enqueue|throughput|explain]`: runs the benchmarks, prints a table,
 // writes bench/results/<time>.json. Figures mean something only beside their
 // baseline from the same run; see docs/performance.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchEnqueue } from './enqueue.ts';
+import { benchExplain } from './explain.ts';
 import { benchRender } from './render.ts';
 import { benchDatabase } from './support/database.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchTransports } from './transports.ts';
 
 const only = process.argv[2];
-if (only && !['enqueue', 'throughput', 'render', 'transports'].includes(only)) {
-  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput, render or transports)`);
+if (only && !['enqueue', 'throughput', 'render', 'transports', 'explain'].includes(only)) {
+  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput, render, transports or explain)`);
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -57,6 +58,10 @@ try {
     console.log(`Render per template (${renders} renders each, after warm-up; target p95 <= 3 ms)`);
     console.table(figures);
     console.log();
+  }
+  if (only === 'explain') {
+    // Slow (seeds a million rows): only when asked for by name.
+    results.explain = await benchExplain(database, { rows: Number(process.env.BENCH_EXPLAIN_ROWS ?? 1_000_000) });
   }
   if (!only || only === 'throughput') {
     const figures = await benchThroughput(database, { emails, latencySeconds });

@@ -88,13 +88,8 @@ export function decodeCursor(text: string, field = 'after'): ListCursor {
   return { createdAt: match[1]!, id: checkId(match[2]!, field) };
 }
 
-/**
- * One page of the list, newest first, after `after` (keyset pagination on
- * (created_at, id): every page costs the same, however deep). Each filter has an
- * index that yields rows in this order (migrations/0010_admin_list_indexes.sql).
- */
-export async function listPage(db: Kysely<Database>, filter: RowFilter, options: { limit?: number; after?: ListCursor } = {}) {
-  const limit = options.limit ?? 50;
+/** The list's query, newest first (exported so its plan can be checked: bench/explain.ts). */
+export function listQuery(db: Kysely<Database>, filter: RowFilter, options: { limit: number; after?: ListCursor | undefined }) {
   let query = applyFilter(
     db
       .selectFrom('mailroom.outbox')
@@ -102,13 +97,23 @@ export async function listPage(db: Kysely<Database>, filter: RowFilter, options:
       .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'))
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(limit + 1),
+      .limit(options.limit),
     filter,
   );
   if (options.after) {
     query = query.where(sql<boolean>`(created_at, id) < (${options.after.createdAt}::timestamptz, ${options.after.id}::uuid)`);
   }
-  const found = await query.execute();
+  return query;
+}
+
+/**
+ * One page of the list, newest first, after `after` (keyset pagination on
+ * (created_at, id): every page costs the same, however deep). Each filter has an
+ * index that yields rows in this order (migrations/0010_admin_list_indexes.sql).
+ */
+export async function listPage(db: Kysely<Database>, filter: RowFilter, options: { limit?: number; after?: ListCursor } = {}) {
+  const limit = options.limit ?? 50;
+  const found = await listQuery(db, filter, { ...options, limit: limit + 1 }).execute();
   const rows = found.slice(0, limit).map(({ cursor_at, ...row }) => ({ ...row, cursor: encodeCursor({ createdAt: cursor_at, id: row.id }) }));
   const last = rows.at(-1);
   return { rows, next: found.length > limit && last ? last.cursor : null };
