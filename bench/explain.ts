@@ -12,15 +12,19 @@ import { connect } from '../src/db/connect.ts';
 import type { Database } from '../src/db/types.ts';
 import { templateNames } from '../src/templates/catalogue.ts';
 
+/** One row in a thousand: a filter on it must not walk the whole list to fill a page. */
+const RARE_TEMPLATE = 'password-changed';
+
 /** Insert `rows` outbox rows in one statement, then ANALYZE. Returns the seconds it took. */
 export async function seedOutbox(pool: pg.Pool, rows: number): Promise<{ insertSeconds: number; analyzeSeconds: number }> {
   const started = performance.now();
-  // Status by bucket of i: 93% sent, 2% failed, 1% each of the rest (pending,
+  // Templates: one in a thousand rows is RARE_TEMPLATE, the rest spread evenly over
+  // the other ten in runs of 100 (so every status meets every template). Status by bucket of i: 93% sent, 2% failed, 1% each of the rest (pending,
   // retrying, queued, cancelled, suppressed, expired). created_at spreads the rows
   // evenly over 90 days, newest first by i.
   await pool.query(
     `insert into mailroom.outbox (template, recipient, props, status, attempts, created_at, send_after, sent_at, updated_at)
-     select t.templates[1 + (i % array_length(t.templates, 1))],
+     select case when i % 1000 = 7 then $3 else t.templates[1 + ((i / 100) % array_length(t.templates, 1))] end,
             'user' || (i % 50000) || '@example.test',
             '{"token": "seeded-token-0123456789"}'::jsonb,
             s.status, 1, c.created_at, c.created_at,
@@ -33,7 +37,7 @@ export async function seedOutbox(pool: pg.Pool, rows: number): Promise<{ insertS
                   when i % 100 = 96 then 'retrying' when i % 100 = 97 then 'cancelled'
                   when i % 100 = 98 then 'suppressed' else 'expired' end as status) s
        cross join lateral (select now() - (i * (interval '90 days' / $1::int)) as created_at) c`,
-    [rows, templateNames],
+    [rows, templateNames.filter((name) => name !== RARE_TEMPLATE), RARE_TEMPLATE],
   );
   const inserted = performance.now();
   await pool.query('analyze mailroom.outbox');
@@ -54,7 +58,8 @@ export function listCases(now = new Date()): ListCase[] {
     ['no filter', {}],
     ['status=failed', { status: 'failed' }],
     ['status=sent', { status: 'sent' }],
-    ['template=password-reset', { template: 'password-reset' }],
+    ['template=password-reset (1 row in 10)', { template: 'password-reset' }],
+    [`template=${RARE_TEMPLATE} (1 in 1,000)`, { template: RARE_TEMPLATE }],
     ['recipient', { recipient: 'User123@example.test' }],
     ['created in a 7-day range', { createdFrom: new Date(now.getTime() - 30 * day), createdBefore: new Date(now.getTime() - 23 * day) }],
     ['status=failed + template', { status: 'failed', template: 'verify-email' }],
@@ -72,6 +77,7 @@ interface PlanNode {
   'Relation Name'?: string;
   'Index Name'?: string;
   'Actual Total Time'?: number;
+  'Plan Rows'?: number;
   Plans?: PlanNode[];
 }
 
@@ -82,6 +88,8 @@ export interface ListPlan {
   /** Indexes of mailroom.outbox the plan reads. */
   indexes: string[];
   seqScanOnOutbox: boolean;
+  /** The planner's estimate of the rows its largest Sort sorts (0: no Sort, rows come in index order). */
+  sortRows: number;
   /** With analyze: execution time in ms. */
   executionMs?: number;
   rows?: number;
@@ -123,6 +131,7 @@ export async function explainListQueries(
       nodes: nodes.map((n) => [n['Node Type'], n['Index Name'] ? `using ${n['Index Name']}` : '', n['Relation Name'] ? `on ${n['Relation Name']}` : ''].filter(Boolean).join(' ')),
       indexes: [...new Set(nodes.filter((n) => n['Relation Name'] === 'outbox' || n['Index Name']?.startsWith('outbox')).flatMap((n) => (n['Index Name'] ? [n['Index Name']] : [])))],
       seqScanOnOutbox: nodes.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'outbox'),
+      sortRows: Math.max(0, ...nodes.filter((n) => /Sort/.test(n['Node Type'])).map((n) => n['Plan Rows'] ?? Infinity)),
       ...(root['Execution Time'] !== undefined ? { executionMs: Math.round(root['Execution Time'] * 1000) / 1000 } : {}),
     });
   }
@@ -139,7 +148,7 @@ export async function benchExplain(database: { url: string }, options: { rows: n
     await explainListQueries(db.kysely, db.pool, { analyze: true });
     const plans = await explainListQueries(db.kysely, db.pool, { analyze: true });
     console.table(
-      plans.map((p) => ({ query: p.name, index: p.indexes.join(', '), 'seq scan': p.seqScanOnOutbox ? 'YES' : 'no', ms: p.executionMs })),
+      plans.map((p) => ({ query: p.name, index: p.indexes.join(', '), 'seq scan': p.seqScanOnOutbox ? 'YES' : 'no', sorts: p.sortRows, ms: p.executionMs })),
     );
     const bad = plans.filter((p) => p.seqScanOnOutbox || p.indexes.length === 0);
     if (bad.length > 0) {
