@@ -7,12 +7,10 @@ import { renderEmail, type RenderedEmail } from '../templates/render.ts';
 
 export const MASK = '••••';
 
-/** Props with every sensitive prop of the template replaced by `mask` (present or scrubbed after sending). */
+/** Props with each sensitive prop of the template that is there replaced by `mask` (the CLI's `show` and the pages). */
 export function maskProps(template: string, props: Record<string, unknown>, mask: string = MASK): Record<string, unknown> {
-  const sensitive = getTemplate(template)?.sensitiveProps ?? [];
-  const masked = { ...props };
-  for (const key of sensitive) masked[key] = mask;
-  return masked;
+  const sensitive = new Set(getTemplate(template)?.sensitiveProps ?? []);
+  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, sensitive.has(key) ? mask : value]));
 }
 
 /**
@@ -25,7 +23,10 @@ export async function renderMasked(
   options: { baseUrl?: string } = {},
 ): Promise<RenderedEmail> {
   const placeholder = `masked${randomBytes(12).toString('hex')}`;
-  const rendered = await renderEmail(row.template, maskProps(row.template, row.props, placeholder), {
+  // Every sensitive prop, also one already scrubbed from a sent row: the preview still renders.
+  const props = { ...row.props };
+  for (const key of getTemplate(row.template)?.sensitiveProps ?? []) props[key] = placeholder;
+  const rendered = await renderEmail(row.template, props, {
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     ...(row.locale ? { locale: row.locale } : {}),
   });
