@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config.ts';
 import { connect, type Db } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
-import { sessionCookie, sessionKeys } from '../src/admin/http/session.ts';
+import { devAdminToken, sessionCookie, sessionKeys } from '../src/admin/http/session.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 const TOKEN = 'test-admin-token-0123456789abcdef';
@@ -51,6 +51,14 @@ describe('ADMIN_TOKEN', () => {
     expect(loadConfig({ ADMIN_TOKEN: TOKEN }).ADMIN_TOKEN).toBe(TOKEN);
     // The value is a secret: never echoed in the message.
     expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).not.toThrow(/short/);
+  });
+
+  it('in `mailroom dev`, unset: a random one, long enough for the schema (devAdminToken)', () => {
+    const made = devAdminToken(undefined);
+    expect(made.generated).toBe(true);
+    expect(loadConfig({ ADMIN_TOKEN: made.token }).ADMIN_TOKEN).toBe(made.token);
+    expect(devAdminToken(undefined).token).not.toBe(made.token);
+    expect(devAdminToken(TOKEN)).toEqual({ token: TOKEN, generated: false });
   });
 
   it('unset: every /admin URL answers 404 saying the pages are off', async () => {
