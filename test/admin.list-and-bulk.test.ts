@@ -173,6 +173,45 @@ describe('acting on every row of a filter', () => {
   });
 });
 
+describe('the suppression list page', () => {
+  it('adds (checking the address), finds by prefix (a % is a character), and removes', async () => {
+    const token = 'suppression-admin-token-0123456789';
+    const server: Server = buildServer({ db, logger: createLogger({ level: 'silent' }), adminToken: token });
+    try {
+      const login = await server.inject({
+        method: 'POST',
+        url: '/admin/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `token=${token}`,
+      });
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      const get = (url: string) => server.inject({ method: 'GET', url, headers: { cookie } });
+      const csrf = /name="_csrf" value="([^"]+)"/.exec((await get('/admin/suppression')).body)![1]!;
+      const post = (url: string, fields: Record<string, string>) =>
+        server.inject({
+          method: 'POST',
+          url,
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
+        });
+      expect((await post('/admin/suppression/add', { address: 'not an address' })).statusCode).toBe(400);
+      const added = await post('/admin/suppression/add', { address: 'Bounce@Example.test', reason: 'asked by support' });
+      expect(added.headers.location).toBe('/admin/suppression?notice=added');
+      await post('/admin/suppression/add', { address: 'other@example.test' });
+      const found = await get('/admin/suppression?q=BOUNCE');
+      expect(found.body).toContain('bounce@example.test');
+      expect(found.body).toContain('asked by support');
+      expect(found.body).not.toContain('other@example.test');
+      expect((await get('/admin/suppression?q=%25')).body).not.toContain('@example.test</td>');
+      expect((await post('/admin/suppression/remove', { address: 'bounce@example.test' })).headers.location).toBe('/admin/suppression?notice=removed');
+      expect((await get('/admin/suppression')).body).not.toContain('bounce@example.test');
+    } finally {
+      await server.close();
+      await pool.query('delete from mailroom.suppression');
+    }
+  });
+});
+
 describe('the overview', () => {
   it('counts rows by status, the last hour of sends, and failure rates by template', async () => {
     await seed(3, { status: 'failed', template: 'digest' });
