@@ -125,6 +125,9 @@ describe('the admin pages in Chromium', () => {
         )
         .toBe('sent');
       expect(await page.locator('table[data-testid="attempts"] tbody tr').count()).toBe(2);
+      // Sent: its token is scrubbed, so no "Send again" (it could not render); the preview still shows, masked.
+      expect(await page.locator('form[action$="/replay"]').count()).toBe(0);
+      await expect.poll(() => preview.locator('body').innerText(), { timeout: 30_000 }).toContain('Grace');
       expect(s.sink.messagesTo('rejected-once@example.test')).toHaveLength(1);
       expect(dialogs).toEqual([]);
     } finally {

@@ -306,6 +306,7 @@ export function RowPage({
   props,
   subject,
   previewError,
+  resendable,
   csrf,
   notice,
 }: {
@@ -314,6 +315,8 @@ export function RowPage({
   props: Record<string, unknown>;
   subject: string | null;
   previewError: string | null;
+  /** A sent row still holds its sensitive props (they are scrubbed once sent), so sending it again can render. */
+  resendable: boolean;
   csrf: string;
   notice?: string;
 }) {
@@ -331,7 +334,7 @@ export function RowPage({
             <button type="submit">Replay</button>
           </form>
         ) : null}
-        {row.status === 'sent' ? (
+        {row.status === 'sent' && resendable ? (
           <form method="post" action={`${BASE}/outbox/${row.id}/replay`}>
             <Csrf token={csrf} />
             <input type="hidden" name="resend" value="true" />

@@ -16,6 +16,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import type { Db } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
 import { isValidAddress } from '../../outbox/validate.ts';
+import { getTemplate } from '../../templates/catalogue.ts';
 import { addSuppression, removeSuppression, suppressionPage } from '../../suppression/provider-events.ts';
 import {
   cancelFilter, cancelRow, checkId, checkStatus, countBulk, CountChangedError, decodeCursor, listPage, overview, replayFilter,
@@ -281,6 +282,7 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
             props={maskProps(found.row.template, found.row.props)}
             subject={subject}
             previewError={previewError}
+            resendable={(getTemplate(found.row.template)?.sensitiveProps ?? []).every((key) => key in found.row.props)}
             csrf={csrf(request)}
             {...(notice ? { notice } : {})}
           />,
