@@ -12,6 +12,7 @@ import {
   cancelFilter, countBulk, CountChangedError, decodeCursor, listPage, overview, replayFilter, type RowFilter,
 } from '../src/admin/outbox-admin.ts';
 import { readFilter } from '../src/admin/http/plugin.tsx';
+import { signInAdmin } from './support/admin.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 let database: TestDatabase;
@@ -142,24 +143,12 @@ describe('acting on every row of a filter', () => {
     const server: Server = buildServer({ db, logger: createLogger({ level: 'silent' }), adminToken: token });
     try {
       await seed(2, { status: 'failed', template: 'new-media-alert' });
-      const login = await server.inject({
-        method: 'POST',
-        url: '/admin/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: `token=${token}`,
-      });
-      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-      const confirm = await server.inject({ method: 'GET', url: '/admin/outbox/bulk?action=replay&status=failed&template=new-media-alert', headers: { cookie } });
+      const admin = await signInAdmin(server, token);
+      const confirm = await admin.get('/admin/outbox/bulk?action=replay&status=failed&template=new-media-alert');
       expect(confirm.body).toContain('2 rows would be replayed');
-      const csrf = /name="_csrf" value="([^"]+)"/.exec(confirm.body)![1]!;
       await seed(1, { status: 'failed', template: 'new-media-alert' });
       const post = (expected: string) =>
-        server.inject({
-          method: 'POST',
-          url: '/admin/outbox/bulk',
-          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          payload: new URLSearchParams({ _csrf: csrf, action: 'replay', status: 'failed', template: 'new-media-alert', expected }).toString(),
-        });
+        admin.post('/admin/outbox/bulk', { action: 'replay', status: 'failed', template: 'new-media-alert', expected });
       const stale = await post('2');
       expect(stale.statusCode).toBe(409);
       expect(stale.body).toContain('3 rows would be replayed');
@@ -178,22 +167,7 @@ describe('the suppression list page', () => {
     const token = 'suppression-admin-token-0123456789';
     const server: Server = buildServer({ db, logger: createLogger({ level: 'silent' }), adminToken: token });
     try {
-      const login = await server.inject({
-        method: 'POST',
-        url: '/admin/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: `token=${token}`,
-      });
-      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-      const get = (url: string) => server.inject({ method: 'GET', url, headers: { cookie } });
-      const csrf = /name="_csrf" value="([^"]+)"/.exec((await get('/admin/suppression')).body)![1]!;
-      const post = (url: string, fields: Record<string, string>) =>
-        server.inject({
-          method: 'POST',
-          url,
-          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          payload: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
-        });
+      const { get, post } = await signInAdmin(server, token);
       expect((await post('/admin/suppression/add', { address: 'not an address' })).statusCode).toBe(400);
       const added = await post('/admin/suppression/add', { address: 'Bounce@Example.test', reason: 'asked by support' });
       expect(added.headers.location).toBe('/admin/suppression?notice=added');

@@ -8,6 +8,7 @@ import { connect, type Db } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { devAdminToken, sessionCookie, sessionKeys } from '../src/admin/http/session.ts';
+import { signInAdmin, formRequest } from './support/admin.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 const TOKEN = 'test-admin-token-0123456789abcdef';
@@ -28,21 +29,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const form = (fields: Record<string, string>, cookie?: string) => ({
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
-  payload: new URLSearchParams(fields).toString(),
-});
-
-async function signIn(): Promise<{ cookie: string; csrf: string }> {
-  const response = await server.inject({ method: 'POST', url: '/admin/login', ...form({ token: TOKEN, next: '/admin' }) });
-  expect(response.statusCode).toBe(303);
-  const setCookie = String(response.headers['set-cookie']);
-  const cookie = setCookie.split(';')[0]!;
-  const page = await server.inject({ method: 'GET', url: '/admin/outbox', headers: { cookie } });
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
-  expect(csrf).toBeTruthy();
-  return { cookie, csrf: csrf! };
-}
+const form = formRequest;
+const signIn = () => signInAdmin(server, TOKEN);
 
 describe('ADMIN_TOKEN', () => {
   it('is checked at start-up: at least 24 characters, the error names the variable', () => {
