@@ -1,9 +1,10 @@
-// `npm run bench [-- enqueue|throughput|render|transports|signup]`: runs the benchmarks, prints a table,
+// `npm run bench [-- enqueue|throughput|render|transports|workers|sustained|scale|signup|explain]`: runs the benchmarks, prints a table,
 // writes bench/results/<time>.json. Figures mean something only beside their
 // baseline from the same run; see docs/performance.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchEnqueue } from './enqueue.ts';
+import { benchExplain } from './explain.ts';
 import { benchRender } from './render.ts';
 import { benchSignup } from './signup.ts';
 import { benchDatabase } from './support/database.ts';
@@ -14,7 +15,7 @@ import { benchTransports } from './transports.ts';
 import { benchWorkers } from './workers.ts';
 
 const only = process.argv[2];
-const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup'];
+const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup', 'explain'];
 if (only && !BENCHES.includes(only)) {
   console.error(`bench: unknown benchmark "${only}" (one of ${BENCHES.join(', ')})`);
   process.exit(2);
@@ -62,6 +63,10 @@ try {
     console.log(`Render per template (${renders} renders each, after warm-up; target p95 <= 3 ms)`);
     console.table(figures);
     console.log();
+  }
+  if (only === 'explain') {
+    // Slow (seeds a million rows): only when asked for by name.
+    results.explain = await benchExplain(database, { rows: Number(process.env.BENCH_EXPLAIN_ROWS ?? 1_000_000) });
   }
   if (!only || only === 'throughput') {
     const figures = await benchThroughput(database, { emails, latencySeconds });

@@ -47,6 +47,8 @@ const schema = z
     MAILJET_SANDBOX: bool.default(false),
     MAILJET_TIMEOUT_MS: int(100, 600_000).default(15_000),
     MAILJET_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').regex(/^[^\s:]+$/, 'must not contain spaces or colons').optional(),
+    // Turns on the admin pages (/admin) of `mailroom serve`: the sign-in token. Unset: /admin answers 404.
+    ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -base64 32`)').regex(/^\S+$/, 'must not contain spaces').optional(),
     SMTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
     MAIL_FROM: z
       .string()

@@ -59,6 +59,21 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
   );
   expect(metrics).toMatch(/^mailroom_outbox_backlog_rows\{status="pending"\} 0$/m);
 
+  // The admin pages, with the token made for this run and printed in the banner.
+  const adminToken = /sign in with (\S+), made for this run/.exec(banner)?.[1];
+  expect(adminToken, banner).toMatch(/^[\w-]{24,}$/);
+  const signIn = await fetch(`${http}/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: adminToken!, next: '/admin' }),
+    redirect: 'manual',
+  });
+  expect(signIn.status).toBe(303);
+  const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+  const overview = await fetch(`${http}/admin`, { headers: { cookie } });
+  expect(overview.status).toBe(200);
+  expect(await overview.text()).toContain('sent');
+
   // `mailroom captured` lists it, subject decoded, path to open.
   const captured = await runCli(['captured', '--json'], { CAPTURE_DIR: mailDir });
   expect(captured.code).toBe(0);

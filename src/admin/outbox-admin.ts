@@ -1,5 +1,5 @@
 // What operators do to the outbox: look, replay, cancel. One service used by the
-// CLI (and later the admin pages), so both follow the same rules.
+// CLI and the admin pages (src/admin/http/), so both follow the same rules.
 import { sql, type Kysely } from 'kysely';
 import type { Database, OutboxStatus } from '../db/types.ts';
 import { ValidationError } from '../errors.ts';
@@ -53,6 +53,70 @@ export interface RowFilter {
   recipient?: string;
   /** Only rows created within this many ms. */
   sinceMs?: number;
+  /** Only rows created at or after this instant. */
+  createdFrom?: Date;
+  /** Only rows created before this instant. */
+  createdBefore?: Date;
+}
+
+/** True when the filter narrows nothing: every row of the outbox matches. */
+export function isEmptyFilter(filter: RowFilter): boolean {
+  return (
+    !filter.status && !filter.template && !filter.recipient && filter.sinceMs == null && !filter.createdFrom && !filter.createdBefore
+  );
+}
+
+/**
+ * A position in the newest-first list: the last row's created_at (to the
+ * microsecond, as text: a JS Date keeps only milliseconds, and rounding would skip
+ * or repeat rows created in the same millisecond) and its id.
+ */
+export interface ListCursor {
+  createdAt: string;
+  id: string;
+}
+
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)~([0-9a-f-]{36})$/i;
+
+export function encodeCursor(cursor: ListCursor): string {
+  return `${cursor.createdAt}~${cursor.id}`;
+}
+
+export function decodeCursor(text: string, field = 'after'): ListCursor {
+  const match = CURSOR.exec(text);
+  if (!match) throw new ValidationError(field, `"${text}" is not a list position`);
+  return { createdAt: match[1]!, id: checkId(match[2]!, field) };
+}
+
+/** The list's query, newest first (exported so its plan can be checked: bench/explain.ts). */
+export function listQuery(db: Kysely<Database>, filter: RowFilter, options: { limit: number; after?: ListCursor | undefined }) {
+  let query = applyFilter(
+    db
+      .selectFrom('mailroom.outbox')
+      .select(['id', 'template', 'recipient', 'status', 'attempts', 'max_attempts', 'created_at', 'sent_at', 'last_error'])
+      .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit),
+    filter,
+  );
+  if (options.after) {
+    query = query.where(sql<boolean>`(created_at, id) < (${options.after.createdAt}::timestamptz, ${options.after.id}::uuid)`);
+  }
+  return query;
+}
+
+/**
+ * One page of the list, newest first, after `after` (keyset pagination on
+ * (created_at, id): every page costs the same, however deep). Each filter has an
+ * index that yields rows in this order (migrations/0010_admin_list_indexes.sql).
+ */
+export async function listPage(db: Kysely<Database>, filter: RowFilter, options: { limit?: number; after?: ListCursor } = {}) {
+  const limit = options.limit ?? 50;
+  const found = await listQuery(db, filter, { ...options, limit: limit + 1 }).execute();
+  const rows = found.slice(0, limit).map(({ cursor_at, ...row }) => ({ ...row, cursor: encodeCursor({ createdAt: cursor_at, id: row.id }) }));
+  const last = rows.at(-1);
+  return { rows, next: found.length > limit && last ? last.cursor : null };
 }
 
 export async function listRows(db: Kysely<Database>, filter: RowFilter, limit = 50) {
@@ -94,10 +158,64 @@ export async function replayIds(db: Kysely<Database>, ids: string[], options: { 
   return replayMatched(db, checked, options);
 }
 
-export async function replayFilter(db: Kysely<Database>, filter: RowFilter, options: { resend?: boolean; dryRun?: boolean } = {}) {
+/**
+ * Replay every row of a filter (status required). With `expected`, nothing
+ * happens unless exactly that many rows would be replayed (CountChangedError).
+ */
+export async function replayFilter(
+  db: Kysely<Database>,
+  filter: RowFilter,
+  options: { resend?: boolean; dryRun?: boolean; expected?: number } = {},
+) {
   if (!filter.status) throw new ValidationError('status', 'is required when replaying by filter (e.g. --status failed)');
+  if (options.expected !== undefined) {
+    return replayMatched(db, await eligibleIds(db, 'replay', filter, options), options);
+  }
   const rows = await applyFilter(db.selectFrom('mailroom.outbox').select('id'), filter).execute();
   return replayMatched(db, rows.map((r) => r.id), options);
+}
+
+/** Statuses a replay moves back to pending (and `sent`, with resend). */
+export const REPLAYABLE: readonly OutboxStatus[] = ['failed', 'expired', 'cancelled'];
+/** Statuses a cancel stops: not sent and not being sent right now. */
+export const CANCELLABLE: readonly OutboxStatus[] = ['pending', 'queued', 'retrying'];
+
+export type BulkAction = 'replay' | 'cancel';
+
+/** The rows of a filter that an action would change (a row it would skip is not counted). */
+function eligible(db: Kysely<Database>, action: BulkAction, filter: RowFilter, options: { resend?: boolean }) {
+  const statuses = action === 'cancel' ? CANCELLABLE : options.resend ? [...REPLAYABLE, 'sent' as const] : REPLAYABLE;
+  return applyFilter(db.selectFrom('mailroom.outbox'), filter).where('status', 'in', statuses);
+}
+
+/** The rules for acting on every row of a filter, the same from the CLI and the pages. */
+export function checkBulkFilter(action: BulkAction, filter: RowFilter): void {
+  if (action === 'replay' && !filter.status) {
+    throw new ValidationError('status', 'is required when replaying by filter (e.g. --status failed)');
+  }
+  if (isEmptyFilter(filter)) throw new ValidationError('filter', `give at least one filter to ${action} by: every row would match`);
+}
+
+/** How many rows `replayFilter` / `cancelFilter` would change now: the count an operator confirms. */
+export async function countBulk(db: Kysely<Database>, action: BulkAction, filter: RowFilter, options: { resend?: boolean } = {}) {
+  checkBulkFilter(action, filter);
+  const row = await eligible(db, action, filter, options).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Thrown when the rows of a filter changed between the count an operator confirmed and the action. */
+export class CountChangedError extends ValidationError {
+  constructor(readonly expected: number, readonly actual: number) {
+    super('expected', `${actual} row(s) match now, not the ${expected} confirmed: look again and confirm the new count`);
+    this.name = 'CountChangedError';
+  }
+}
+
+async function eligibleIds(db: Kysely<Database>, action: BulkAction, filter: RowFilter, options: { resend?: boolean; expected?: number }) {
+  checkBulkFilter(action, filter);
+  const rows = await eligible(db, action, filter, options).select('id').execute();
+  if (options.expected !== undefined && rows.length !== options.expected) throw new CountChangedError(options.expected, rows.length);
+  return rows.map((r) => r.id);
 }
 
 async function replayMatched(db: Kysely<Database>, ids: string[], options: { resend?: boolean; dryRun?: boolean }): Promise<ReplayResult> {
@@ -118,7 +236,7 @@ export async function cancelRow(db: Kysely<Database>, id: string): Promise<{ can
     .updateTable('mailroom.outbox')
     .set({ status: 'cancelled', job_id: null, updated_at: sql`now()`, last_error: 'cancelled by operator' })
     .where('id', '=', checked)
-    .where('status', 'in', ['pending', 'queued', 'retrying'])
+    .where('status', 'in', CANCELLABLE)
     .returning('status')
     .executeTakeFirst();
   if (updated) return { cancelled: true, status: 'cancelled' };
@@ -127,11 +245,76 @@ export async function cancelRow(db: Kysely<Database>, id: string): Promise<{ can
   return { cancelled: false, status: row.status };
 }
 
+/**
+ * Cancel every row of a filter that has not been sent (pending, queued, retrying).
+ * With `expected`, nothing happens unless exactly that many rows would be cancelled.
+ */
+export async function cancelFilter(
+  db: Kysely<Database>,
+  filter: RowFilter,
+  options: { dryRun?: boolean; expected?: number } = {},
+): Promise<{ matched: string[]; cancelled: string[] }> {
+  const ids = await eligibleIds(db, 'cancel', filter, options);
+  if (options.dryRun || ids.length === 0) return { matched: ids, cancelled: [] };
+  const cancelled: string[] = [];
+  // Batches of 500: a short lock on a few rows at a time, never the whole filter.
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .updateTable('mailroom.outbox')
+      .set({ status: 'cancelled', job_id: null, updated_at: sql`now()`, last_error: 'cancelled by operator' })
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('status', 'in', CANCELLABLE)
+      .returning('id')
+      .execute();
+    cancelled.push(...rows.map((r) => r.id));
+  }
+  return { matched: ids, cancelled };
+}
+
 function applyFilter<QB extends { where: (...args: any[]) => QB }>(query: QB, filter: RowFilter): QB {
   let q = query;
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.template) q = q.where('template', '=', filter.template);
   if (filter.recipient) q = q.where(sql`lower(recipient)`, '=', filter.recipient.toLowerCase());
   if (filter.sinceMs != null) q = q.where('created_at', '>=', new Date(Date.now() - filter.sinceMs));
+  if (filter.createdFrom) q = q.where('created_at', '>=', filter.createdFrom);
+  if (filter.createdBefore) q = q.where('created_at', '<', filter.createdBefore);
   return q;
+}
+
+/** What the admin overview shows: counts, the oldest due row, the last hour's sends, failures by template. */
+export async function overview(db: Kysely<Database>, options: { failureWindowHours?: number } = {}) {
+  const hours = options.failureWindowHours ?? 24;
+  const [status, lastHour, byTemplate] = await Promise.all([
+    statusCounts(db),
+    // The attempt table's finished_at index: cheap however long the history.
+    db
+      .selectFrom('mailroom.delivery_attempt')
+      .select([
+        (eb) => eb.fn.countAll<string>().filterWhere('outcome', '=', 'sent').as('sent'),
+        (eb) => eb.fn.countAll<string>().filterWhere('outcome', '<>', 'sent').as('not_sent'),
+      ])
+      .where('finished_at', '>', sql<Date>`now() - interval '1 hour'`)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('mailroom.outbox')
+      .select([
+        'template',
+        (eb) => eb.fn.countAll<string>().as('total'),
+        (eb) => eb.fn.countAll<string>().filterWhere('status', '=', 'failed').as('failed'),
+      ])
+      .where('created_at', '>', sql<Date>`now() - make_interval(hours => ${hours})`)
+      .groupBy('template')
+      .execute(),
+  ]);
+  const failureByTemplate = byTemplate
+    .map((r) => ({ template: r.template, total: Number(r.total), failed: Number(r.failed), rate: Number(r.failed) / Number(r.total) }))
+    .sort((a, b) => b.rate - a.rate || b.total - a.total || a.template.localeCompare(b.template));
+  return {
+    ...status,
+    sentLastHour: Number(lastHour.sent),
+    failedTriesLastHour: Number(lastHour.not_sent),
+    failureWindowHours: hours,
+    failureByTemplate,
+  };
 }

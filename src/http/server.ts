@@ -14,11 +14,16 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { healthRoutes } from './health.ts';
 import { metricsRoute } from './metrics.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { adminPages } from '../admin/http/plugin.tsx';
 
 export interface ServerOptions {
   /** The process's database handle; the server borrows it and never closes it. */
   db: Db;
   logger: Logger;
+  /** ADMIN_TOKEN: enables the admin pages under /admin (otherwise they answer 404). */
+  adminToken?: string | undefined;
+  /** FRONTEND_BASE_URL, for links in the admin pages' email previews. */
+  frontendBaseUrl?: string | undefined;
   /** How long /readyz waits for the database before it answers 503 (default 2 s). */
   readyTimeoutMs?: number;
   /** MAILJET_WEBHOOK_SECRET: enables POST /webhooks/mailjet. */
@@ -35,7 +40,9 @@ export interface ServerOptions {
 export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger>;
 
 /** A server with every route registered; call `listen()` (or `inject()` in tests). */
-export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops, app: appOptions }: ServerOptions): Server {
+export function buildServer({
+  db, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops, app: appOptions, adminToken, frontendBaseUrl,
+}: ServerOptions): Server {
   const app = Fastify({ loggerInstance: logger });
   app.register(healthRoutes, {
     db,
@@ -44,6 +51,7 @@ export function buildServer({ db, logger, readyTimeoutMs, mailjetWebhookSecret, 
   });
   if (metrics) app.register(metricsRoute, { metrics });
   app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
+  app.register(adminPages, { prefix: '/admin', db, token: adminToken, frontendBaseUrl });
   if (appOptions) app.register(appPlugin, { ...appOptions, pool: db.pool });
   return app;
 }

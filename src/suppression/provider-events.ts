@@ -71,3 +71,13 @@ export async function listSuppressions(db: Kysely<Database>, limit = 1000) {
   return db.selectFrom('mailroom.suppression').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
 }
 
+
+/** A page of the suppression list in address order, optionally of addresses starting with `prefix`. */
+export async function suppressionPage(db: Kysely<Database>, options: { prefix?: string; after?: string; limit?: number } = {}) {
+  const limit = options.limit ?? 100;
+  let query = db.selectFrom('mailroom.suppression').selectAll().orderBy('address').limit(limit + 1);
+  if (options.prefix) query = query.where('address', 'like', `${options.prefix.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+  if (options.after) query = query.where('address', '>', options.after);
+  const rows = await query.execute();
+  return { rows: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1]!.address : null };
+}

@@ -9,6 +9,7 @@ import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
 import { createMetrics } from '../../metrics/metrics.ts';
 import { appServerOptions, migrateApp } from '../../app/index.ts';
+import { devAdminToken } from '../../admin/http/session.ts';
 import { migrate } from '../../migrate.ts';
 import { onShutdownSignal } from '../process.ts';
 import { launchWorker } from './worker.ts';
@@ -38,8 +39,11 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
     const metrics = createMetrics();
     const running = await launchWorker(config, databaseUrl, logger, metrics);
     registerDatabaseGauges(metrics.registry, running.db);
+    const admin = devAdminToken(config.ADMIN_TOKEN);
     server = buildServer({
       db: running.db,
+      adminToken: admin.token,
+      frontendBaseUrl: config.FRONTEND_BASE_URL,
       logger,
       metrics,
       mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
@@ -63,6 +67,7 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
       databaseUrl,
       config.MAIL_TRANSPORT[0] === 'capture' ? resolve(config.CAPTURE_DIR) : `the ${config.MAIL_TRANSPORT.join(', ')} transport`,
       address,
+      admin.generated ? admin.token : null,
     );
   } catch (error) {
     await server?.close().catch(() => {});
@@ -71,7 +76,7 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
   }
 }
 
-function printWelcome(databaseUrl: string, mailGoesTo: string, httpAddress: string): void {
+function printWelcome(databaseUrl: string, mailGoesTo: string, httpAddress: string, generatedAdminToken: string | null): void {
   const shownUrl = databaseUrl.replace(/:[^:@/]*@/, ':***@');
   const psqlUrl = databaseUrl.includes('postgres:mailroom@') ? databaseUrl : shownUrl;
   process.stdout.write(`
@@ -79,6 +84,7 @@ mailroom dev is running.
   database   ${shownUrl}
   mail lands ${mailGoesTo}
   http       ${httpAddress}  (/healthz, /readyz, /metrics, and the reference app: POST /auth/signup, see docs/app.md)
+  admin      ${httpAddress}/admin  (${generatedAdminToken ? `sign in with ${generatedAdminToken}, made for this run; set ADMIN_TOKEN to keep one` : 'sign in with your ADMIN_TOKEN'})
 
 Enqueue an email from any SQL client:
   psql '${psqlUrl}' -c "select mailroom.enqueue('verify-email', 'ada@example.com', '{\\"name\\": \\"Ada\\", \\"token\\": \\"try-me-0123456789abcdef\\"}')"

@@ -5,8 +5,8 @@ import { connect, type Db } from '../../db/connect.ts';
 import {
   cancelRow, checkStatus, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, type RowFilter,
 } from '../../admin/outbox-admin.ts';
+import { maskProps } from '../../admin/preview.ts';
 import { ValidationError } from '../../errors.ts';
-import { getTemplate } from '../../templates/catalogue.ts';
 
 export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -69,8 +69,7 @@ export async function showCommand(id: string, flags: { json?: boolean }): Promis
     const found = await showRow(db.kysely, id);
     if (!found) throw new ValidationError('id', `no outbox row ${id}`);
     // Sensitive props (token links) are masked here too: terminals end up in screenshots.
-    const sensitive = new Set<string>(getTemplate(found.row.template)?.sensitiveProps ?? []);
-    const props = Object.fromEntries(Object.entries(found.row.props).map(([k, v]) => [k, sensitive.has(k) ? '[sensitive]' : v]));
+    const props = maskProps(found.row.template, found.row.props, '[sensitive]');
     const shown = { row: { ...found.row, props }, attempts: found.attempts };
     if (flags.json) return print(JSON.stringify(shown));
     const r = shown.row;

@@ -27,6 +27,8 @@ export async function serveCommand(): Promise<void> {
     metrics,
     mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
     app: appServerOptions(config, config.DATABASE_URL),
+    adminToken: config.ADMIN_TOKEN,
+    frontendBaseUrl: config.FRONTEND_BASE_URL,
   });
   try {
     await server.listen({

@@ -1,0 +1,592 @@
+// The admin pages as React server components, rendered to static HTML. React
+// escapes every value put in text or attributes; nothing here uses
+// dangerouslySetInnerHTML, and the pages carry no script at all. A row's email is
+// shown only inside a sandboxed iframe served with its own strict CSP (see plugin.ts).
+import type { ReactNode } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import type { OutboxStatus } from '../../db/types.ts';
+import { templateNames } from '../../templates/catalogue.ts';
+import { CANCELLABLE, REPLAYABLE, STATUSES, type BulkAction, type listPage, type overview, type showRow } from '../outbox-admin.ts';
+
+export const BASE = '/admin';
+
+export function page(element: ReactNode): string {
+  return `<!doctype html>${renderToStaticMarkup(element)}`;
+}
+
+/** Query values of the list's filter form, as typed (empty: unset). */
+export interface FilterValues {
+  status: string;
+  template: string;
+  recipient: string;
+  from: string;
+  to: string;
+}
+
+export function filterQuery(values: FilterValues, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...values, ...extra })) if (value) params.set(key, value);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+const time = (value: Date | string | null | undefined) =>
+  value ? new Date(value).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
+
+function age(seconds: number | null): string {
+  if (seconds == null) return 'none waiting';
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} days`;
+}
+
+const Status = ({ status }: { status: string }) => <span className={`status status-${status}`}>{status}</span>;
+
+function Csrf({ token }: { token: string }) {
+  return <input type="hidden" name="_csrf" value={token} />;
+}
+
+function Layout({ title, csrf, children }: { title: string; csrf?: string; children: ReactNode }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="same-origin" />
+        <title>{`${title} · mailroom admin`}</title>
+        <link rel="stylesheet" href={`${BASE}/style.css`} />
+      </head>
+      <body>
+        {csrf !== undefined ? (
+          <header>
+            <span className="brand">mailroom</span>
+            <nav>
+              <a href={`${BASE}`}>Overview</a>
+              <a href={`${BASE}/outbox`}>Outbox</a>
+              <a href={`${BASE}/suppression`}>Suppression list</a>
+            </nav>
+            <form method="post" action={`${BASE}/logout`}>
+              <Csrf token={csrf} />
+              <button type="submit" className="secondary">
+                Sign out
+              </button>
+            </form>
+          </header>
+        ) : null}
+        <main>{children}</main>
+      </body>
+    </html>
+  );
+}
+
+export function LoginPage({ next, error }: { next: string; error?: string }) {
+  return (
+    <Layout title="Sign in">
+      <form className="login" method="post" action={`${BASE}/login`}>
+        <h1>mailroom admin</h1>
+        {error ? <p className="notice error">{error}</p> : null}
+        <label>
+          Admin token
+          <input type="password" name="token" autoComplete="current-password" required autoFocus />
+        </label>
+        <input type="hidden" name="next" value={next} />
+        <button type="submit">Sign in</button>
+        <p className="muted">The token is ADMIN_TOKEN of the server.</p>
+      </form>
+    </Layout>
+  );
+}
+
+export function MessagePage({ title, message, csrf, kind, back }: { title: string; message: string; csrf?: string; kind?: 'error'; back?: string }) {
+  return (
+    <Layout title={title} {...(csrf !== undefined ? { csrf } : {})}>
+      <h1>{title}</h1>
+      <p className={kind === 'error' ? 'notice error' : 'notice'}>{message}</p>
+      {back ? (
+        <p>
+          <a href={back}>Back</a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}
+
+export function OverviewPage({ data, csrf }: { data: Awaited<ReturnType<typeof overview>>; csrf: string }) {
+  return (
+    <Layout title="Overview" csrf={csrf}>
+      <h1>Overview</h1>
+      <div className="cards">
+        <div className="card">
+          <div className="muted">Oldest due row waiting</div>
+          <div className="value" data-testid="oldest-due">{age(data.oldestDueAgeSeconds)}</div>
+        </div>
+        <div className="card">
+          <div className="muted">Sent in the last hour</div>
+          <div className="value" data-testid="sent-last-hour">{data.sentLastHour}</div>
+        </div>
+        <div className="card">
+          <div className="muted">Failed or retried tries, last hour</div>
+          <div className="value">{data.failedTriesLastHour}</div>
+        </div>
+      </div>
+      <h2>Rows by status</h2>
+      <table data-testid="status-counts">
+        <thead>
+          <tr>
+            <th>status</th>
+            <th className="num">rows</th>
+          </tr>
+        </thead>
+        <tbody>
+          {Object.entries(data.byStatus).map(([status, count]) => (
+            <tr key={status}>
+              <td>
+                <a href={`${BASE}/outbox?status=${status}`}>
+                  <Status status={status} />
+                </a>
+              </td>
+              <td className="num">{count}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Failure rate by template, rows created in the last {data.failureWindowHours} h</h2>
+      {data.failureByTemplate.length === 0 ? (
+        <p className="muted">No rows in that window.</p>
+      ) : (
+        <table data-testid="failure-rate">
+          <thead>
+            <tr>
+              <th>template</th>
+              <th className="num">failed</th>
+              <th className="num">rows</th>
+              <th className="num">failure rate</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.failureByTemplate.map((t) => (
+              <tr key={t.template}>
+                <td>
+                  <a href={`${BASE}/outbox?template=${encodeURIComponent(t.template)}&status=failed`}>{t.template}</a>
+                </td>
+                <td className="num">{t.failed}</td>
+                <td className="num">{t.total}</td>
+                <td className="num">{(100 * t.rate).toFixed(1)} %</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
+
+function FilterForm({ values }: { values: FilterValues }) {
+  const templates = values.template && !(templateNames as string[]).includes(values.template) ? [values.template, ...templateNames] : templateNames;
+  return (
+    <form className="filters" method="get" action={`${BASE}/outbox`}>
+      <label>
+        status
+        <select name="status" defaultValue={values.status}>
+          <option value="">any</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        template
+        <select name="template" defaultValue={values.template}>
+          <option value="">any</option>
+          {templates.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        recipient
+        <input type="text" name="recipient" defaultValue={values.recipient} placeholder="ada@example.com" />
+      </label>
+      <label>
+        created from (UTC)
+        <input type="date" name="from" defaultValue={values.from} />
+      </label>
+      <label>
+        created to (UTC, inclusive)
+        <input type="date" name="to" defaultValue={values.to} />
+      </label>
+      <button type="submit">Filter</button>
+      <a href={`${BASE}/outbox`}>Clear</a>
+    </form>
+  );
+}
+
+export function ListPage({
+  values,
+  result,
+  csrf,
+  firstPage,
+}: {
+  values: FilterValues;
+  result: Awaited<ReturnType<typeof listPage>>;
+  csrf: string;
+  firstPage: boolean;
+}) {
+  const filtered = Object.values(values).some((v) => v !== '');
+  return (
+    <Layout title="Outbox" csrf={csrf}>
+      <h1>Outbox</h1>
+      <FilterForm values={values} />
+      {filtered ? (
+        <div className="actions">
+          {values.status && REPLAYABLE.includes(values.status as OutboxStatus) ? (
+            <a href={`${BASE}/outbox/bulk${filterQuery(values, { action: 'replay' })}`}>Replay every row of this filter…</a>
+          ) : null}
+          <a href={`${BASE}/outbox/bulk${filterQuery(values, { action: 'cancel' })}`}>Cancel every unsent row of this filter…</a>
+        </div>
+      ) : null}
+      {result.rows.length === 0 ? (
+        <p className="notice" data-testid="no-rows">
+          No rows{firstPage ? ' match' : ' after this point'}.
+        </p>
+      ) : (
+        <table data-testid="outbox-rows">
+          <thead>
+            <tr>
+              <th>created (UTC)</th>
+              <th>status</th>
+              <th>template</th>
+              <th>recipient</th>
+              <th className="num">tries</th>
+              <th>last error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {result.rows.map((r) => (
+              <tr key={r.id} data-id={r.id}>
+                <td className="mono">
+                  <a href={`${BASE}/outbox/${r.id}`}>{time(r.created_at)}</a>
+                </td>
+                <td>
+                  <Status status={r.status} />
+                </td>
+                <td>{r.template}</td>
+                <td>{r.recipient}</td>
+                <td className="num">
+                  {r.attempts}/{r.max_attempts}
+                </td>
+                <td className="muted">{r.last_error ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="pager">
+        {firstPage ? null : <a href={`${BASE}/outbox${filterQuery(values)}`}>Newest</a>}
+        {result.next ? (
+          <a rel="next" href={`${BASE}/outbox${filterQuery(values, { after: result.next })}`}>
+            Older →
+          </a>
+        ) : null}
+      </div>
+    </Layout>
+  );
+}
+
+type Shown = NonNullable<Awaited<ReturnType<typeof showRow>>>;
+
+export function RowPage({
+  row,
+  attempts,
+  props,
+  subject,
+  previewError,
+  resendable,
+  csrf,
+  notice,
+}: {
+  row: Shown['row'];
+  attempts: Shown['attempts'];
+  props: Record<string, unknown>;
+  subject: string | null;
+  previewError: string | null;
+  /** A sent row still holds its sensitive props (they are scrubbed once sent), so sending it again can render. */
+  resendable: boolean;
+  csrf: string;
+  notice?: string;
+}) {
+  const replayable = REPLAYABLE.includes(row.status);
+  return (
+    <Layout title={`Row ${row.id}`} csrf={csrf}>
+      <h1>
+        {row.template} to {row.recipient} <Status status={row.status} />
+      </h1>
+      {notice ? <p className="notice" data-testid="notice">{notice}</p> : null}
+      <div className="actions">
+        {replayable ? (
+          <form method="post" action={`${BASE}/outbox/${row.id}/replay`}>
+            <Csrf token={csrf} />
+            <button type="submit">Replay</button>
+          </form>
+        ) : null}
+        {row.status === 'sent' && resendable ? (
+          <form method="post" action={`${BASE}/outbox/${row.id}/replay`}>
+            <Csrf token={csrf} />
+            <input type="hidden" name="resend" value="true" />
+            <button type="submit" className="secondary">
+              Send again
+            </button>
+          </form>
+        ) : null}
+        {CANCELLABLE.includes(row.status) ? (
+          <form method="post" action={`${BASE}/outbox/${row.id}/cancel`}>
+            <Csrf token={csrf} />
+            <button type="submit" className="danger">
+              Cancel
+            </button>
+          </form>
+        ) : null}
+      </div>
+      <dl className="fields">
+        <dt>id</dt>
+        <dd className="mono">{row.id}</dd>
+        <dt>status</dt>
+        <dd data-testid="row-status">{row.status}</dd>
+        <dt>template</dt>
+        <dd>
+          {row.template}
+          {row.locale ? ` (${row.locale})` : ''}
+        </dd>
+        <dt>to</dt>
+        <dd>{row.recipient}</dd>
+        <dt>attempts</dt>
+        <dd>
+          {row.attempts} of {row.max_attempts}
+        </dd>
+        <dt>created</dt>
+        <dd>{time(row.created_at)}</dd>
+        <dt>send after</dt>
+        <dd>
+          {time(row.send_after)}
+          {row.not_after ? `, not after ${time(row.not_after)}` : ''}
+        </dd>
+        <dt>sent</dt>
+        <dd>{time(row.sent_at)}</dd>
+        <dt>last error</dt>
+        <dd>{row.last_error ?? '-'}</dd>
+        <dt>idempotency key</dt>
+        <dd className="mono">{row.idempotency_key ?? '-'}</dd>
+        <dt>props (sensitive masked)</dt>
+        <dd>
+          <pre className="mono" data-testid="props">
+            {JSON.stringify(props, null, 2)}
+          </pre>
+        </dd>
+      </dl>
+      <h2>Attempts</h2>
+      {attempts.length === 0 ? (
+        <p className="muted">No attempts yet.</p>
+      ) : (
+        <table data-testid="attempts">
+          <thead>
+            <tr>
+              <th className="num">#</th>
+              <th>started (UTC)</th>
+              <th>transport</th>
+              <th>outcome</th>
+              <th>class</th>
+              <th className="num">code</th>
+              <th>response or error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {attempts.map((a) => (
+              <tr key={a.id}>
+                <td className="num">{a.attempt}</td>
+                <td className="mono">{time(a.started_at)}</td>
+                <td>{a.transport}</td>
+                <td>{a.outcome}</td>
+                <td>{a.error_class ?? ''}</td>
+                <td className="num">{a.response_code ?? ''}</td>
+                <td className="muted">{a.response ?? a.error_message ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Preview (sensitive props masked)</h2>
+      {previewError ? (
+        <p className="notice error">Cannot render this row: {previewError}</p>
+      ) : (
+        <>
+          <p>
+            Subject: <strong data-testid="subject">{subject}</strong>
+          </p>
+          <iframe className="preview" title="email preview" sandbox="" src={`${BASE}/outbox/${row.id}/preview`} />
+        </>
+      )}
+    </Layout>
+  );
+}
+
+const ACTION_WORDS: Record<BulkAction, { verb: string; done: string }> = {
+  replay: { verb: 'Replay', done: 'replayed' },
+  cancel: { verb: 'Cancel', done: 'cancelled' },
+};
+
+export function ConfirmPage({
+  action,
+  values,
+  count,
+  csrf,
+  max,
+  notice,
+}: {
+  action: BulkAction;
+  values: FilterValues;
+  count: number;
+  csrf: string;
+  /** Above this count the pages refuse: the CLI is the tool for that many rows. */
+  max: number;
+  notice?: string;
+}) {
+  const words = ACTION_WORDS[action];
+  const described = Object.entries(values)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k} = ${v}`)
+    .join(', ');
+  return (
+    <Layout title={`${words.verb} by filter`} csrf={csrf}>
+      <h1>{words.verb} every row of a filter</h1>
+      {notice ? <p className="notice error">{notice}</p> : null}
+      <p>
+        Filter: <strong>{described}</strong>
+      </p>
+      <p data-testid="bulk-count">
+        {count === 1 ? '1 row' : `${count} rows`} would be {words.done}
+        {action === 'cancel' ? ' (only pending, queued and retrying rows are cancelled)' : ' (only failed, expired and cancelled rows are replayed)'}.
+      </p>
+      {count > max ? (
+        <p className="notice error">
+          That is more than {max} rows: narrow the filter, or use <code>mailroom {action}</code> from the command line.
+        </p>
+      ) : null}
+      {count > 0 && count <= max ? (
+        <form method="post" action={`${BASE}/outbox/bulk`} className="actions">
+          <Csrf token={csrf} />
+          <input type="hidden" name="action" value={action} />
+          <input type="hidden" name="expected" value={String(count)} />
+          {Object.entries(values).map(([k, v]) => (v ? <input key={k} type="hidden" name={k} value={v} /> : null))}
+          <button type="submit" className={action === 'cancel' ? 'danger' : ''}>
+            {words.verb} {count === 1 ? '1 row' : `${count} rows`}
+          </button>
+        </form>
+      ) : null}
+      <p>
+        <a href={`${BASE}/outbox${filterQuery(values)}`}>Back to the list</a>
+      </p>
+    </Layout>
+  );
+}
+
+export function BulkDonePage({ action, values, matched, changed, csrf }: { action: BulkAction; values: FilterValues; matched: number; changed: number; csrf: string }) {
+  const words = ACTION_WORDS[action];
+  return (
+    <Layout title={`${words.verb} done`} csrf={csrf}>
+      <h1>
+        {words.verb}: {changed} of {matched} row(s) {words.done}
+      </h1>
+      {changed < matched ? <p className="notice">The others changed status in the meantime and were left alone.</p> : null}
+      <p>
+        <a href={`${BASE}/outbox${filterQuery(values)}`}>Back to the list</a>
+      </p>
+    </Layout>
+  );
+}
+
+export function SuppressionPage({
+  rows,
+  q,
+  next,
+  csrf,
+  notice,
+}: {
+  rows: { address: string; reason: string; source: string; created_at: Date }[];
+  q: string;
+  next: string | null;
+  csrf: string;
+  notice?: string;
+}) {
+  return (
+    <Layout title="Suppression list" csrf={csrf}>
+      <h1>Suppression list</h1>
+      <p className="muted">Addresses here get no email: rows to them end suppressed, unsent.</p>
+      {notice ? <p className="notice">{notice}</p> : null}
+      <form className="filters" method="get" action={`${BASE}/suppression`}>
+        <label>
+          address starts with
+          <input type="text" name="q" defaultValue={q} />
+        </label>
+        <button type="submit">Search</button>
+      </form>
+      <form className="filters" method="post" action={`${BASE}/suppression/add`}>
+        <Csrf token={csrf} />
+        <label>
+          add address
+          <input type="email" name="address" required />
+        </label>
+        <label>
+          reason
+          <input type="text" name="reason" placeholder="asked by support" maxLength={200} />
+        </label>
+        <button type="submit">Suppress</button>
+      </form>
+      {rows.length === 0 ? (
+        <p className="notice">No suppressed addresses{q ? ' match' : ''}.</p>
+      ) : (
+        <table data-testid="suppressions">
+          <thead>
+            <tr>
+              <th>address</th>
+              <th>reason</th>
+              <th>source</th>
+              <th>since (UTC)</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.address}>
+                <td>{r.address}</td>
+                <td>{r.reason}</td>
+                <td>{r.source}</td>
+                <td className="mono">{time(r.created_at)}</td>
+                <td>
+                  <form method="post" action={`${BASE}/suppression/remove`}>
+                    <Csrf token={csrf} />
+                    <input type="hidden" name="address" value={r.address} />
+                    <button type="submit" className="secondary">
+                      Remove
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {next ? (
+        <div className="pager">
+          <a rel="next" href={`${BASE}/suppression${q ? `?q=${encodeURIComponent(q)}&` : '?'}after=${encodeURIComponent(next)}`}>
+            Next →
+          </a>
+        </div>
+      ) : null}
+    </Layout>
+  );
+}

@@ -1,0 +1,349 @@
+// The admin pages under /admin: a Fastify plugin registered by buildServer() when
+// ADMIN_TOKEN is set (without it every /admin URL answers 404 saying the pages are off).
+//
+// Security, in the order a request meets it:
+//   - sign-in: POST /admin/login compares the token with ADMIN_TOKEN in constant time
+//     and sets an HttpOnly, SameSite=Strict cookie (Secure over https) holding a
+//     signed session, never the token (session.ts);
+//   - every other route needs that cookie: a GET without it is sent to the sign-in
+//     form, anything else gets 401;
+//   - every POST carries the session's CSRF token in `_csrf`; missing or wrong: 403;
+//   - pages are React rendered to static HTML (escaped), with a CSP that allows no
+//     script at all; a row's email is shown in a sandboxed iframe whose document
+//     has its own CSP (sandbox, no script, no network), rendered with sensitive props masked.
+// Operator actions go through src/admin/outbox-admin.ts, the same rules as the CLI.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../../db/connect.ts';
+import { ValidationError } from '../../errors.ts';
+import { isValidAddress } from '../../outbox/validate.ts';
+import { getTemplate } from '../../templates/catalogue.ts';
+import { addSuppression, removeSuppression, suppressionPage } from '../../suppression/provider-events.ts';
+import {
+  cancelFilter, cancelRow, checkId, checkStatus, countBulk, CountChangedError, decodeCursor, listPage, overview, replayFilter,
+  replayIds, showRow, type BulkAction, type RowFilter,
+} from '../outbox-admin.ts';
+import { maskProps, renderMasked } from '../preview.ts';
+import {
+  BASE, BulkDonePage, ConfirmPage, ListPage, LoginPage, MessagePage, OverviewPage, page, RowPage, SuppressionPage, type FilterValues,
+} from './pages.tsx';
+import { clearedSessionCookie, parseCookies, SESSION_COOKIE, sessionCookie, sessionKeys, tokenMatches } from './session.ts';
+import { STYLESHEET } from './style.ts';
+
+export interface AdminOptions {
+  db: Db;
+  /** ADMIN_TOKEN; without it the pages are off (404). */
+  token?: string | undefined;
+  /** FRONTEND_BASE_URL, for the links in previews. */
+  frontendBaseUrl?: string | undefined;
+}
+
+/** Bulk actions act on at most this many rows from the pages; more is a job for the CLI. */
+export const MAX_BULK_ROWS = 10_000;
+const PAGE_SIZE = 50;
+
+const PAGE_CSP = [
+  "default-src 'none'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "form-action 'self'",
+  "frame-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+// The email preview: inline styles and data: images only, nothing fetched, no
+// script, a unique origin (sandbox), framed only by the admin's own pages.
+const PREVIEW_CSP = [
+  "default-src 'none'",
+  "style-src 'unsafe-inline'",
+  'img-src data:',
+  'font-src data:',
+  "form-action 'none'",
+  "frame-ancestors 'self'",
+  "base-uri 'none'",
+  'sandbox',
+].join('; ');
+
+const field = (source: unknown, name: string): string => {
+  const value = (source as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+};
+
+function html(reply: FastifyReply, body: string, status = 200) {
+  return reply.code(status).type('text/html; charset=utf-8').send(body);
+}
+
+/** Only a path inside the admin pages: never another site, nor `//host`. */
+function safeNext(next: string): string {
+  return /^\/admin(\/[^/\\]|\/?$|\?)/.test(next) && !/[\r\n]/.test(next) ? next : BASE;
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function parseDay(text: string, name: string): Date {
+  const match = DAY.exec(text);
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== text) {
+    throw new ValidationError(name, `"${text}" is not a date like 2026-11-28`);
+  }
+  return date;
+}
+
+/** The list's filter from a query string or a form: values as typed, and the checked filter. */
+export function readFilter(source: unknown): { values: FilterValues; filter: RowFilter } {
+  const values: FilterValues = {
+    status: field(source, 'status').trim(),
+    template: field(source, 'template').trim(),
+    recipient: field(source, 'recipient').trim(),
+    from: field(source, 'from').trim(),
+    to: field(source, 'to').trim(),
+  };
+  const filter: RowFilter = {};
+  if (values.status) filter.status = checkStatus(values.status);
+  // Template and recipient are compared as literal text (bound parameters): a value
+  // that is no template or address simply matches nothing.
+  if (values.template) {
+    if (values.template.length > 100) throw new ValidationError('template', 'is longer than any template name');
+    filter.template = values.template;
+  }
+  if (values.recipient) {
+    if (values.recipient.length > 254) throw new ValidationError('recipient', 'is longer than any address');
+    filter.recipient = values.recipient;
+  }
+  if (values.from) filter.createdFrom = parseDay(values.from, 'from');
+  if (values.to) filter.createdBefore = new Date(parseDay(values.to, 'to').getTime() + 86_400_000);
+  if (filter.createdFrom && filter.createdBefore && filter.createdFrom >= filter.createdBefore) {
+    throw new ValidationError('to', 'is before from');
+  }
+  return { values, filter };
+}
+
+const ROW_NOTICES: Record<string, string> = {
+  replayed: 'Replayed: the row is pending again and will be sent shortly.',
+  'not-replayed': 'Not replayed: only failed, expired and cancelled rows (or sent ones, with "Send again") can be replayed.',
+  cancelled: 'Cancelled.',
+  'not-cancelled': 'Not cancelled: only pending, queued and retrying rows can be cancelled.',
+};
+
+const SUPPRESSION_NOTICES: Record<string, string> = {
+  added: 'Address added to the suppression list.',
+  'already-there': 'That address was already on the suppression list.',
+  removed: 'Address removed from the suppression list.',
+  'not-there': 'That address was not on the suppression list.',
+};
+
+export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options) => {
+  if (!options.token) {
+    const off = async (_request: FastifyRequest, reply: FastifyReply) =>
+      html(
+        reply,
+        page(<MessagePage title="Admin pages are off" message="The admin pages are off on this server: set ADMIN_TOKEN (24 characters or more) to turn them on." kind="error" />),
+        404,
+      );
+    app.get('/', off);
+    app.all('/*', off);
+    return;
+  }
+  const keys = sessionKeys(options.token);
+  const { db, frontendBaseUrl } = options;
+  const cookieOptions = (request: FastifyRequest) => ({ secure: request.protocol === 'https', path: BASE });
+  const sessions = new WeakMap<FastifyRequest, string>();
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'same-origin');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+    if (error instanceof ValidationError) {
+      return html(reply, page(<MessagePage title="Cannot do that" message={error.message} kind="error" back={BASE} />), 400);
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'admin page failed');
+    const message = status === 500 ? 'Something went wrong; the server log has the details.' : error.message;
+    return html(reply, page(<MessagePage title="Error" message={message} kind="error" back={BASE} />), status);
+  });
+
+  app.setNotFoundHandler(async (_request, reply) =>
+    html(reply, page(<MessagePage title="Not found" message="No such admin page." kind="error" back={BASE} />), 404),
+  );
+
+  // Public: the stylesheet and the sign-in form.
+  app.get('/style.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(STYLESHEET));
+
+  app.get('/login', async (request, reply) => html(reply, page(<LoginPage next={safeNext(field(request.query, 'next'))} />)));
+
+  app.post('/login', async (request, reply) => {
+    const next = safeNext(field(request.body, 'next'));
+    if (!tokenMatches(field(request.body, 'token'), options.token!)) {
+      request.log.warn('admin sign-in refused: wrong token');
+      return html(reply, page(<LoginPage next={next} error="Wrong token." />), 401);
+    }
+    reply.header('set-cookie', sessionCookie(keys.issue(), cookieOptions(request)));
+    return reply.redirect(next, 303);
+  });
+
+  // Everything else needs a session, and its POSTs the session's CSRF token.
+  await app.register(async (signedIn: FastifyInstance) => {
+    signedIn.addHook('onRequest', async (request, reply) => {
+      const session = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
+      if (session && keys.verify(session)) {
+        sessions.set(request, session);
+        return;
+      }
+      if (request.method === 'GET' || request.method === 'HEAD') {
+        return reply.redirect(`${BASE}/login?next=${encodeURIComponent(request.url)}`, 303);
+      }
+      return html(reply, page(<MessagePage title="Sign in first" message="This needs a signed-in admin session." kind="error" back={`${BASE}/login`} />), 401);
+    });
+    signedIn.addHook('preHandler', async (request, reply) => {
+      if (request.method !== 'POST') return;
+      if (!keys.csrfMatches(sessions.get(request)!, field(request.body, '_csrf') || undefined)) {
+        request.log.warn({ url: request.url }, 'admin POST refused: missing or wrong CSRF token');
+        return html(
+          reply,
+          page(<MessagePage title="Refused" message="This form is stale or did not come from the admin pages (CSRF token missing or wrong). Reload the page and try again." kind="error" back={BASE} />),
+          403,
+        );
+      }
+    });
+    const csrf = (request: FastifyRequest) => keys.csrfFor(sessions.get(request)!);
+
+    signedIn.post('/logout', async (request, reply) => {
+      reply.header('set-cookie', clearedSessionCookie(cookieOptions(request)));
+      return reply.redirect(`${BASE}/login`, 303);
+    });
+
+    signedIn.get('/', async (request, reply) => html(reply, page(<OverviewPage data={await overview(db.kysely)} csrf={csrf(request)} />)));
+
+    signedIn.get('/outbox', async (request, reply) => {
+      const { values, filter } = readFilter(request.query);
+      const afterText = field(request.query, 'after');
+      const after = afterText ? decodeCursor(afterText) : undefined;
+      const result = await listPage(db.kysely, filter, { limit: PAGE_SIZE, ...(after ? { after } : {}) });
+      return html(reply, page(<ListPage values={values} result={result} csrf={csrf(request)} firstPage={!after} />));
+    });
+
+    signedIn.get('/outbox/bulk', async (request, reply) => {
+      const action = bulkAction(field(request.query, 'action'));
+      const { values, filter } = readFilter(request.query);
+      const count = await countBulk(db.kysely, action, filter);
+      return html(reply, page(<ConfirmPage action={action} values={values} count={count} csrf={csrf(request)} max={MAX_BULK_ROWS} />));
+    });
+
+    signedIn.post('/outbox/bulk', async (request, reply) => {
+      const action = bulkAction(field(request.body, 'action'));
+      const { values, filter } = readFilter(request.body);
+      const expected = Number(field(request.body, 'expected'));
+      if (!Number.isInteger(expected) || expected < 1) throw new ValidationError('expected', 'confirm a count of rows first');
+      if (expected > MAX_BULK_ROWS) throw new ValidationError('expected', `more than ${MAX_BULK_ROWS} rows: narrow the filter, or use the CLI`);
+      try {
+        const done =
+          action === 'replay'
+            ? await replayFilter(db.kysely, filter, { expected }).then((r) => ({ matched: r.matched.length, changed: r.replayed.length }))
+            : await cancelFilter(db.kysely, filter, { expected }).then((r) => ({ matched: r.matched.length, changed: r.cancelled.length }));
+        request.log.info({ action, filter: values, ...done }, 'admin bulk action');
+        return html(reply, page(<BulkDonePage action={action} values={values} {...done} csrf={csrf(request)} />));
+      } catch (error) {
+        if (!(error instanceof CountChangedError)) throw error;
+        return html(
+          reply,
+          page(<ConfirmPage action={action} values={values} count={error.actual} csrf={csrf(request)} max={MAX_BULK_ROWS} notice={error.message} />),
+          409,
+        );
+      }
+    });
+
+    signedIn.get<{ Params: { id: string } }>('/outbox/:id', async (request, reply) => {
+      const found = await showRow(db.kysely, request.params.id);
+      if (!found) return html(reply, page(<MessagePage title="Not found" message="No outbox row with that id." kind="error" csrf={csrf(request)} back={`${BASE}/outbox`} />), 404);
+      let subject: string | null = null;
+      let previewError: string | null = null;
+      try {
+        subject = (await renderMasked(found.row, { baseUrl: frontendBaseUrl })).subject;
+      } catch (error) {
+        previewError = error instanceof Error ? error.message : String(error);
+      }
+      const notice = ROW_NOTICES[field(request.query, 'notice')];
+      return html(
+        reply,
+        page(
+          <RowPage
+            row={found.row}
+            attempts={found.attempts}
+            props={maskProps(found.row.template, found.row.props)}
+            subject={subject}
+            previewError={previewError}
+            resendable={(getTemplate(found.row.template)?.sensitiveProps ?? []).every((key) => key in found.row.props)}
+            csrf={csrf(request)}
+            {...(notice ? { notice } : {})}
+          />,
+        ),
+      );
+    });
+
+    signedIn.get<{ Params: { id: string } }>('/outbox/:id/preview', async (request, reply) => {
+      const found = await showRow(db.kysely, request.params.id);
+      reply.header('content-security-policy', PREVIEW_CSP).header('x-frame-options', 'SAMEORIGIN');
+      if (!found) return reply.code(404).type('text/plain; charset=utf-8').send('no such row');
+      try {
+        const rendered = await renderMasked(found.row, { baseUrl: frontendBaseUrl });
+        return html(reply, rendered.html);
+      } catch (error) {
+        return reply.code(422).type('text/plain; charset=utf-8').send(`cannot render: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+
+    signedIn.post<{ Params: { id: string } }>('/outbox/:id/replay', async (request, reply) => {
+      const id = checkId(request.params.id);
+      const resend = field(request.body, 'resend') === 'true';
+      const result = await replayIds(db.kysely, [id], { resend });
+      request.log.info({ id, resend, replayed: result.replayed.length === 1 }, 'admin replay');
+      return reply.redirect(`${BASE}/outbox/${id}?notice=${result.replayed.length === 1 ? 'replayed' : 'not-replayed'}`, 303);
+    });
+
+    signedIn.post<{ Params: { id: string } }>('/outbox/:id/cancel', async (request, reply) => {
+      const id = checkId(request.params.id);
+      const result = await cancelRow(db.kysely, id);
+      request.log.info({ id, cancelled: result.cancelled }, 'admin cancel');
+      return reply.redirect(`${BASE}/outbox/${id}?notice=${result.cancelled ? 'cancelled' : 'not-cancelled'}`, 303);
+    });
+
+    signedIn.get('/suppression', async (request, reply) => {
+      const q = field(request.query, 'q').trim();
+      const after = field(request.query, 'after');
+      const result = await suppressionPage(db.kysely, { prefix: q, ...(after ? { after } : {}) });
+      const notice = SUPPRESSION_NOTICES[field(request.query, 'notice')];
+      return html(reply, page(<SuppressionPage rows={result.rows} q={q} next={result.next} csrf={csrf(request)} {...(notice ? { notice } : {})} />));
+    });
+
+    signedIn.post('/suppression/add', async (request, reply) => {
+      const address = field(request.body, 'address').trim();
+      if (!isValidAddress(address)) throw new ValidationError('address', `"${address}" is not an email address`);
+      const reason = field(request.body, 'reason').trim() || 'added in the admin pages';
+      if (!/^[^\r\n]{1,200}$/.test(reason)) throw new ValidationError('reason', 'must be one line of 1 to 200 characters');
+      const added = await addSuppression(db.kysely, address, reason);
+      request.log.info({ added }, 'admin suppression add');
+      return reply.redirect(`${BASE}/suppression?notice=${added ? 'added' : 'already-there'}`, 303);
+    });
+
+    signedIn.post('/suppression/remove', async (request, reply) => {
+      const removed = await removeSuppression(db.kysely, field(request.body, 'address').trim());
+      request.log.info({ removed }, 'admin suppression remove');
+      return reply.redirect(`${BASE}/suppression?notice=${removed ? 'removed' : 'not-there'}`, 303);
+    });
+  });
+};
+
+function bulkAction(text: string): BulkAction {
+  if (text !== 'replay' && text !== 'cancel') throw new ValidationError('action', 'must be replay or cancel');
+  return text;
+}

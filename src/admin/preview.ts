@@ -1,0 +1,35 @@
+// A row's email as an operator may see it: sensitive props (tokens) masked before
+// rendering, so the preview, the props shown beside it and a screenshot of either
+// never carry a live link.
+import { randomBytes } from 'node:crypto';
+import { getTemplate } from '../templates/catalogue.ts';
+import { renderEmail, type RenderedEmail } from '../templates/render.ts';
+
+export const MASK = '••••';
+
+/** Props with each sensitive prop of the template that is there replaced by `mask` (the CLI's `show` and the pages). */
+export function maskProps(template: string, props: Record<string, unknown>, mask: string = MASK): Record<string, unknown> {
+  const sensitive = new Set(getTemplate(template)?.sensitiveProps ?? []);
+  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, sensitive.has(key) ? mask : value]));
+}
+
+/**
+ * Render a row with its sensitive props masked. Templates validate their props (a
+ * token must look like one), so each sensitive prop gets a random placeholder that
+ * passes, and the placeholder is replaced by MASK in the result.
+ */
+export async function renderMasked(
+  row: { template: string; props: Record<string, unknown>; locale: string | null },
+  options: { baseUrl?: string } = {},
+): Promise<RenderedEmail> {
+  const placeholder = `masked${randomBytes(12).toString('hex')}`;
+  // Every sensitive prop, also one already scrubbed from a sent row: the preview still renders.
+  const props = { ...row.props };
+  for (const key of getTemplate(row.template)?.sensitiveProps ?? []) props[key] = placeholder;
+  const rendered = await renderEmail(row.template, props, {
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(row.locale ? { locale: row.locale } : {}),
+  });
+  const hide = (text: string) => text.replaceAll(placeholder, MASK);
+  return { subject: hide(rendered.subject), html: hide(rendered.html), text: hide(rendered.text) };
+}
