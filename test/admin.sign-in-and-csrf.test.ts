@@ -8,7 +8,7 @@ import { connect, type Db } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { devAdminToken, sessionCookie, sessionKeys } from '../src/admin/http/session.ts';
-import { signInAdmin, formRequest } from './support/admin.ts';
+import { formRequest, signInAdmin, submitLogin } from './support/admin.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 const TOKEN = 'test-admin-token-0123456789abcdef';
@@ -73,23 +73,39 @@ describe('signing in', () => {
     expect(login.body).toContain('name="token"');
   });
 
-  it('refuses a wrong token with 401 and no cookie', async () => {
+  it('refuses a wrong token with 401 and no session cookie', async () => {
     for (const token of ['wrong', `${TOKEN}x`, '', TOKEN.slice(0, -1)]) {
-      const response = await server.inject({ method: 'POST', url: '/admin/login', ...form({ token }) });
+      const response = await submitLogin(server, { token });
       expect(response.statusCode).toBe(401);
-      expect(response.headers['set-cookie']).toBeUndefined();
+      expect(String(response.headers['set-cookie'])).not.toContain('mailroom_admin=');
       expect(response.body).toContain('Wrong token');
     }
   });
 
+  it('refuses a sign-in POST without the form\'s CSRF token (403), even with the right token', async () => {
+    const bare = await server.inject({ method: 'POST', url: '/admin/login', ...form({ token: TOKEN }) });
+    expect(bare.statusCode).toBe(403);
+    expect(String(bare.headers['set-cookie'])).not.toContain('mailroom_admin=');
+    // A CSRF token from another form's nonce does not fit this nonce.
+    const one = await server.inject({ method: 'GET', url: '/admin/login' });
+    const two = await server.inject({ method: 'GET', url: '/admin/login' });
+    const csrfOfTwo = /name="_csrf" value="([^"]+)"/.exec(two.body)![1]!;
+    const nonceOfOne = String(one.headers['set-cookie']).split(';')[0]!;
+    expect(String(one.headers['set-cookie'])).toMatch(/^mailroom_admin_login=[\w-]+; Path=\/admin\/login; Max-Age=3600; HttpOnly; SameSite=Strict$/);
+    const mixed = await server.inject({ method: 'POST', url: '/admin/login', ...form({ token: TOKEN, _csrf: csrfOfTwo }, nonceOfOne) });
+    expect(mixed.statusCode).toBe(403);
+    expect(String(mixed.headers['set-cookie'])).not.toContain('mailroom_admin=');
+  });
+
   it('sets an HttpOnly, SameSite=Strict cookie holding a signed session, not the token', async () => {
-    const response = await server.inject({ method: 'POST', url: '/admin/login', ...form({ token: TOKEN, next: '/admin/outbox' }) });
+    const response = await submitLogin(server, { token: TOKEN, next: '/admin/outbox' });
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe('/admin/outbox');
-    const cookie = String(response.headers['set-cookie']);
-    expect(cookie).toMatch(/^mailroom_admin=v1\.\d+\.[\w-]+\.[\w-]+; Path=\/admin; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
-    expect(cookie).not.toContain(TOKEN);
-    expect(cookie).not.toContain('Secure'); // plain http here; https requests get Secure
+    const [session, loginNonce] = response.headers['set-cookie'] as string[];
+    expect(session).toMatch(/^mailroom_admin=v1\.\d+\.[\w-]+\.[\w-]+; Path=\/admin; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
+    expect(session).not.toContain(TOKEN);
+    expect(session).not.toContain('Secure'); // plain http here; https requests get Secure
+    expect(loginNonce).toMatch(/^mailroom_admin_login=; Path=\/admin\/login; Max-Age=0/); // the form's nonce is spent
   });
 
   it('marks the cookie Secure for https requests (the rule the plugin applies to request.protocol)', () => {
@@ -99,7 +115,7 @@ describe('signing in', () => {
 
   it('goes only to admin pages after signing in: an outside `next` goes to the overview', async () => {
     for (const next of ['https://evil.example/', '//evil.example/admin', '/\\evil.example', '/adminx', 'javascript:alert(1)']) {
-      const response = await server.inject({ method: 'POST', url: '/admin/login', ...form({ token: TOKEN, next }) });
+      const response = await submitLogin(server, { token: TOKEN, next });
       expect(response.headers.location, next).toBe('/admin');
     }
   });

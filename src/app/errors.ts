@@ -53,5 +53,12 @@ export function handleError(error: FastifyError | AppError | ValidationError, re
   const status = (error as FastifyError).statusCode;
   if (status && status >= 400 && status < 500) return send(status, FASTIFY_CODES[status] ?? 'invalid_request', error.message, null);
   request.log.error({ err: error }, 'request failed');
+  if (isDatabaseUnavailable(error)) return send(503, 'unavailable', 'the database is unavailable; try again shortly', null);
   return send(500, 'internal', 'internal error', null);
+}
+
+/** Connection refused or lost, or the server shutting down (SQLSTATE classes 08 and 57P). */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = String((error as { code?: unknown }).code ?? '');
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) || /^08|^57P0/.test(code) || /Connection terminated/.test(String(error));
 }

@@ -36,12 +36,31 @@ export async function appPlugin(app: FastifyInstance, options: AppOptions): Prom
 
   const { schedules } = options;
   if (schedules) {
+    // In the background, retried: like /healthz, the server must come up while
+    // PostgreSQL is still down; the schedules join when it answers.
     let running: RunningSchedules | undefined;
-    app.addHook('onReady', async () => {
-      running = await startSchedules(schedules.databaseUrl, { ...context, timeZone: schedules.timeZone }, (error) =>
+    let closing = false;
+    let retry: NodeJS.Timeout | undefined;
+    let starting: Promise<void> = Promise.resolve();
+    const start = () => {
+      starting = startSchedules(schedules.databaseUrl, { ...context, timeZone: schedules.timeZone }, (error) =>
         app.log.error({ err: error }, 'app schedules'),
+      ).then(
+        (started) => {
+          running = started; // onClose, if under way, waits for this and stops it
+        },
+        (error: unknown) => {
+          app.log.warn({ err: error }, 'app schedules could not start; retrying in 10 s');
+          if (!closing) retry = setTimeout(start, 10_000);
+        },
       );
+    };
+    app.addHook('onReady', async () => start());
+    app.addHook('onClose', async () => {
+      closing = true;
+      clearTimeout(retry);
+      await starting;
+      await running?.stop();
     });
-    app.addHook('onClose', async () => running?.stop());
   }
 }

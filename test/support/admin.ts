@@ -1,6 +1,6 @@
 // An admin session over Fastify's inject, for tests of the admin pages without a
-// browser: sign in with the token, read the CSRF token from a page, then GET and
-// POST forms as that session.
+// browser: fetch the sign-in form, sign in with the token, read the CSRF token from
+// a page, then GET and POST forms as that session.
 import type { LightMyRequestResponse } from 'fastify';
 import type { Server } from '../../src/http/server.ts';
 
@@ -21,10 +21,19 @@ export function formRequest(fields: Record<string, string>, cookie?: string) {
   };
 }
 
+const firstCookie = (header: string | string[] | number | undefined) => String(Array.isArray(header) ? header[0] : header).split(';')[0]!;
+
+/** POST the sign-in form as a browser would: GET it first for its nonce cookie and CSRF token. */
+export async function submitLogin(server: Server, fields: Record<string, string>): Promise<LightMyRequestResponse> {
+  const form = await server.inject({ method: 'GET', url: '/admin/login' });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+  return server.inject({ method: 'POST', url: '/admin/login', ...formRequest({ _csrf: csrf, ...fields }, firstCookie(form.headers['set-cookie'])) });
+}
+
 export async function signInAdmin(server: Server, token: string): Promise<AdminSession> {
-  const login = await server.inject({ method: 'POST', url: '/admin/login', ...formRequest({ token, next: '/admin' }) });
+  const login = await submitLogin(server, { token, next: '/admin' });
   if (login.statusCode !== 303) throw new Error(`sign-in answered ${login.statusCode}: ${login.body}`);
-  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  const cookie = firstCookie(login.headers['set-cookie']);
   const page = await server.inject({ method: 'GET', url: '/admin/outbox', headers: { cookie } });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
   if (!csrf) throw new Error('no CSRF token on /admin/outbox');

@@ -80,7 +80,7 @@ function Layout({ title, csrf, children }: { title: string; csrf?: string; child
   );
 }
 
-export function LoginPage({ next, error }: { next: string; error?: string }) {
+export function LoginPage({ next, csrf, error }: { next: string; csrf: string; error?: string }) {
   return (
     <Layout title="Sign in">
       <form className="login" method="post" action={`${BASE}/login`}>
@@ -91,6 +91,7 @@ export function LoginPage({ next, error }: { next: string; error?: string }) {
           <input type="password" name="token" autoComplete="current-password" required autoFocus />
         </label>
         <input type="hidden" name="next" value={next} />
+        <Csrf token={csrf} />
         <button type="submit">Sign in</button>
         <p className="muted">The token is ADMIN_TOKEN of the server.</p>
       </form>

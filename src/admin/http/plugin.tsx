@@ -2,7 +2,8 @@
 // ADMIN_TOKEN is set (without it every /admin URL answers 404 saying the pages are off).
 //
 // Security, in the order a request meets it:
-//   - sign-in: POST /admin/login compares the token with ADMIN_TOKEN in constant time
+//   - sign-in: POST /admin/login (with the form's own CSRF token: a nonce cookie set
+//     by GET /admin/login and its HMAC in the form) compares the token with ADMIN_TOKEN in constant time
 //     and sets an HttpOnly, SameSite=Strict cookie (Secure over https) holding a
 //     signed session, never the token (session.ts);
 //   - every other route needs that cookie: a GET without it is sent to the sign-in
@@ -26,7 +27,9 @@ import { maskProps, renderMasked } from '../preview.ts';
 import {
   BASE, BulkDonePage, ConfirmPage, ListPage, LoginPage, MessagePage, OverviewPage, page, RowPage, SuppressionPage, type FilterValues,
 } from './pages.tsx';
-import { clearedSessionCookie, parseCookies, SESSION_COOKIE, sessionCookie, sessionKeys, tokenMatches } from './session.ts';
+import {
+  clearedSessionCookie, cookie, LOGIN_COOKIE, parseCookies, SESSION_COOKIE, sessionCookie, sessionKeys, tokenMatches,
+} from './session.ts';
 import { STYLESHEET } from './style.ts';
 
 export interface AdminOptions {
@@ -179,15 +182,29 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
   // Public: the stylesheet and the sign-in form.
   app.get('/style.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(STYLESHEET));
 
-  app.get('/login', async (request, reply) => html(reply, page(<LoginPage next={safeNext(field(request.query, 'next'))} />)));
+  /** The sign-in form, with a fresh nonce cookie and the CSRF token made from it. */
+  const loginForm = (request: FastifyRequest, reply: FastifyReply, next: string, status = 200, error?: string) => {
+    const { nonce, csrf } = keys.loginNonce();
+    reply.header('set-cookie', cookie(LOGIN_COOKIE, nonce, { secure: request.protocol === 'https', path: `${BASE}/login`, maxAge: 3600 }));
+    return html(reply, page(<LoginPage next={next} csrf={csrf} {...(error ? { error } : {})} />), status);
+  };
+
+  app.get('/login', async (request, reply) => loginForm(request, reply, safeNext(field(request.query, 'next'))));
 
   app.post('/login', async (request, reply) => {
     const next = safeNext(field(request.body, 'next'));
+    if (!keys.loginCsrfMatches(parseCookies(request.headers.cookie).get(LOGIN_COOKIE), field(request.body, '_csrf') || undefined)) {
+      request.log.warn('admin sign-in refused: missing or wrong CSRF token');
+      return loginForm(request, reply, next, 403, 'The sign-in form expired or did not come from this server: try again.');
+    }
     if (!tokenMatches(field(request.body, 'token'), options.token!)) {
       request.log.warn('admin sign-in refused: wrong token');
-      return html(reply, page(<LoginPage next={next} error="Wrong token." />), 401);
+      return loginForm(request, reply, next, 401, 'Wrong token.');
     }
-    reply.header('set-cookie', sessionCookie(keys.issue(), cookieOptions(request)));
+    reply.header('set-cookie', [
+      sessionCookie(keys.issue(), cookieOptions(request)),
+      cookie(LOGIN_COOKIE, '', { secure: request.protocol === 'https', path: `${BASE}/login`, maxAge: 0 }),
+    ]);
     return reply.redirect(next, 303);
   });
 

@@ -1,10 +1,14 @@
 // Admin sign-in without server state: the cookie holds an expiry, a nonce and an
 // HMAC over both, keyed by a hash of ADMIN_TOKEN (never the token itself). Changing
 // ADMIN_TOKEN signs everybody out. The CSRF token of a session is an HMAC of the
-// session value, so a form carries proof it was served to this session.
+// session value, so a form carries proof it was served to this session. The
+// sign-in form, before any session, gets the same protection from a short-lived
+// random cookie and an HMAC of it in the form (double submit).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const SESSION_COOKIE = 'mailroom_admin';
+/** Set by GET /admin/login only: the nonce the sign-in form's CSRF token is made from. */
+export const LOGIN_COOKIE = 'mailroom_admin_login';
 /** Sessions last a working day; then the operator types the token again. */
 export const SESSION_TTL_SECONDS = 12 * 3600;
 
@@ -29,6 +33,9 @@ export interface SessionKeys {
   /** The CSRF token forms of this session carry. */
   csrfFor(session: string): string;
   csrfMatches(session: string, given: string | undefined): boolean;
+  /** A nonce for the sign-in form's cookie, and the CSRF token that goes with it. */
+  loginNonce(): { nonce: string; csrf: string };
+  loginCsrfMatches(nonce: string | undefined, given: string | undefined): boolean;
 }
 
 export function sessionKeys(adminToken: string): SessionKeys {
@@ -46,6 +53,12 @@ export function sessionKeys(adminToken: string): SessionKeys {
     },
     csrfFor: (session) => mac('csrf', session),
     csrfMatches: (session, given) => given !== undefined && equalText(mac('csrf', session), given),
+    loginNonce() {
+      const nonce = randomBytes(16).toString('base64url');
+      return { nonce, csrf: mac('login', nonce) };
+    },
+    loginCsrfMatches: (nonce, given) =>
+      nonce !== undefined && given !== undefined && /^[A-Za-z0-9_-]{22}$/.test(nonce) && equalText(mac('login', nonce), given),
   };
 }
 
@@ -67,21 +80,24 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return cookies;
 }
 
-export function sessionCookie(value: string, options: { secure: boolean; path: string }): string {
+/** An HttpOnly, SameSite=Strict cookie (Secure over https); Max-Age 0 clears it. */
+export function cookie(name: string, value: string, options: { secure: boolean; path: string; maxAge: number }): string {
   return [
-    `${SESSION_COOKIE}=${value}`,
+    `${name}=${value}`,
     `Path=${options.path}`,
-    `Max-Age=${SESSION_TTL_SECONDS}`,
+    `Max-Age=${options.maxAge}`,
     'HttpOnly',
     'SameSite=Strict',
     ...(options.secure ? ['Secure'] : []),
   ].join('; ');
 }
 
+export function sessionCookie(value: string, options: { secure: boolean; path: string }): string {
+  return cookie(SESSION_COOKIE, value, { ...options, maxAge: SESSION_TTL_SECONDS });
+}
+
 export function clearedSessionCookie(options: { secure: boolean; path: string }): string {
-  return [`${SESSION_COOKIE}=`, `Path=${options.path}`, 'Max-Age=0', 'HttpOnly', 'SameSite=Strict', ...(options.secure ? ['Secure'] : [])].join(
-    '; ',
-  );
+  return cookie(SESSION_COOKIE, '', { ...options, maxAge: 0 });
 }
 
 /** A token for `mailroom dev` when ADMIN_TOKEN is unset: random, printed in the welcome text. */
