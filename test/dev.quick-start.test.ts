@@ -62,14 +62,18 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
   // The admin pages, with the token made for this run and printed in the banner.
   const adminToken = /sign in with (\S+), made for this run/.exec(banner)?.[1];
   expect(adminToken, banner).toMatch(/^[\w-]{24,}$/);
+  // The sign-in form carries its own CSRF token, bound to a cookie it sets.
+  const form = await fetch(`${http}/admin/login`);
+  const nonce = form.headers.getSetCookie()[0]!.split(';')[0]!;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
   const signIn = await fetch(`${http}/admin/login`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: adminToken!, next: '/admin' }),
     redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: nonce },
+    body: new URLSearchParams({ token: adminToken!, next: '/admin', _csrf: csrf }),
   });
   expect(signIn.status).toBe(303);
-  const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+  const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!; // the session cookie comes first
   const overview = await fetch(`${http}/admin`, { headers: { cookie } });
   expect(overview.status).toBe(200);
   expect(await overview.text()).toContain('sent');
