@@ -88,6 +88,29 @@ describe('mailroom CLI', () => {
     expect(second.output).toContain('is cancelled');
   });
 
+  it('cancels by filter: a dry run lists, the real run cancels only unsent rows of that filter', async () => {
+    const doomed = [
+      await enqueueEmail(pool, { template: 'verify-email', to: 'bulk-cancel-1@example.test', props }),
+      await enqueueEmail(pool, { template: 'verify-email', to: 'bulk-cancel-2@example.test', props }),
+    ];
+    const other = await enqueueEmail(pool, { template: 'password-changed', to: 'keep@example.test', props: { name: 'Ada', changedAt: new Date().toISOString() } });
+    const filter = ['--template', 'verify-email', '--status', 'pending'];
+    const dry = await runCli(['cancel', ...filter, '--dry-run', '--json'], env);
+    expect(dry.code, dry.output).toBe(0);
+    expect(JSON.parse(dry.output).matched).toEqual(expect.arrayContaining(doomed));
+    expect((await pool.query('select status from mailroom.outbox where id = $1', [doomed[0]])).rows[0].status).toBe('pending');
+
+    const real = await runCli(['cancel', ...filter, '--json'], env);
+    expect(real.code, real.output).toBe(0);
+    expect(JSON.parse(real.output).cancelled).toEqual(expect.arrayContaining(doomed));
+    const { rows } = await pool.query('select id, status from mailroom.outbox where id = any($1)', [[...doomed, other]]);
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.status]))).toEqual({ [doomed[0]!]: 'cancelled', [doomed[1]!]: 'cancelled', [other]: 'pending' });
+
+    const both = await runCli(['cancel', other, '--template', 'verify-email'], env);
+    expect(both.code).toBe(1);
+    expect(both.output).toContain('not both');
+  });
+
   it('names the bad argument: an id that is not a UUID, a bad duration', async () => {
     const badId = await runCli(['show', "1' or '1'='1"], env);
     expect(badId.code).toBe(1);

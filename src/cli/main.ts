@@ -116,6 +116,14 @@ program
   .option('--json')
   .action(purgeCommand);
 
-program.command('cancel').description('cancel a row that has not been sent').argument('<id>', 'outbox id').action(cancelCommand);
+withFilters(
+  program
+    .command('cancel')
+    .description('cancel rows that have not been sent: by id, or by filter (pending, queued or retrying rows only)')
+    .argument('[ids...]', 'outbox ids'),
+)
+  .option('--dry-run', 'show what would be cancelled, change nothing')
+  .option('--json')
+  .action(cancelCommand);
 
 program.parseAsync(process.argv).catch(exitWithError);

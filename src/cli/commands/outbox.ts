@@ -3,7 +3,7 @@
 import { loadConfig } from '../../config.ts';
 import { connect, type Db } from '../../db/connect.ts';
 import {
-  cancelRow, checkStatus, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, type RowFilter,
+  cancelFilter, cancelRow, checkId, checkStatus, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, type RowFilter,
 } from '../../admin/outbox-admin.ts';
 import { maskProps } from '../../admin/preview.ts';
 import { ValidationError } from '../../errors.ts';
@@ -117,10 +117,31 @@ export async function replayCommand(
   });
 }
 
-export async function cancelCommand(id: string): Promise<void> {
+export async function cancelCommand(ids: string[], flags: FilterFlags & { dryRun?: boolean; json?: boolean } = {}): Promise<void> {
+  const byFilter = flags.status !== undefined || flags.template !== undefined || flags.since !== undefined || flags.recipient !== undefined;
+  if (ids.length > 0 && byFilter) throw new ValidationError('id', 'give either ids or filters (--status, --template, --recipient, --since), not both');
+  if (ids.length === 0 && !byFilter) throw new ValidationError('id', 'give one or more ids, or filters such as --template digest --status pending');
   await withDb(async (db) => {
-    const result = await cancelRow(db.kysely, id);
-    if (result.cancelled) return print(`cancelled ${id}`);
-    throw new ValidationError('id', `row ${id} is ${result.status}; only pending, queued or retrying rows can be cancelled`);
+    if (byFilter) {
+      const result = await cancelFilter(db.kysely, toFilter(flags), { dryRun: flags.dryRun ?? false });
+      if (flags.json) return print(JSON.stringify(result));
+      if (flags.dryRun) {
+        print(`${result.matched.length} row(s) would be cancelled (dry run):`);
+        for (const id of result.matched) print(`  ${id}`);
+        return;
+      }
+      return print(`cancelled ${result.cancelled.length} of ${result.matched.length} row(s)`);
+    }
+    for (const id of ids) {
+      if (flags.dryRun) {
+        print(`would cancel ${checkId(id)} if it is still pending, queued or retrying (dry run)`);
+        continue;
+      }
+      const result = await cancelRow(db.kysely, id);
+      if (!result.cancelled) {
+        throw new ValidationError('id', `row ${id} is ${result.status}; only pending, queued or retrying rows can be cancelled`);
+      }
+      print(`cancelled ${id}`);
+    }
   });
 }
