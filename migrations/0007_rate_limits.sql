@@ -6,7 +6,7 @@ create table mailroom.rate_limit (
   key             text primary key check (key ~ '^(transport|domain):[a-z0-9.-]+$'),
   -- Permits per second as configured (RATE_LIMIT_*); null: no limit, the row only carries pauses.
   rate            double precision check (rate > 0),
-  -- Capacity: one second's worth, at least one permit.
+  -- Capacity: one second's worth, at least one permit (of the current rate, when slowed).
   burst           double precision not null default 1 check (burst >= 1),
   tokens          double precision not null default 1,
   refilled_at     timestamptz not null default now(),
@@ -86,8 +86,9 @@ begin
   at := clock_timestamp();
   for k in 1 .. coalesce(array_length(limit_keys, 1), 0) loop
     b := v_bucket[k];
-    v_burst := greatest(1.0, coalesce(limit_rates[k], 1.0));
     v_rate[k] := limit_rates[k] * mailroom.rate_limit_factor(b, at, recovery_ms);
+    -- A slowed bucket holds less too: one second's worth at its current rate.
+    v_burst := greatest(1.0, coalesce(v_rate[k], 1.0));
     -- (least() skips nulls: an unlimited bucket must stay null, not full.)
     v_tokens[k] := case when v_rate[k] is not null
                         then least(v_burst, b.tokens + greatest(0.0, extract(epoch from at - b.refilled_at)) * v_rate[k]) end;
