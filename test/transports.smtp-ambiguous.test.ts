@@ -7,7 +7,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { SendError } from '../src/errors.ts';
 import { enqueueEmail } from '../src/index.ts';
 import { createSmtpTransport } from '../src/transports/smtp.ts';
-import type { OutgoingEmail } from '../src/transports/transport.ts';
+import { outgoingEmail } from './support/outgoing-email.ts';
 import { useScenario } from './support/scenario.ts';
 import { startInProcessWorker, waitUntil } from './support/worker.ts';
 
@@ -85,15 +85,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const email = (to: string, n: number): OutgoingEmail => ({
-  outboxId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  messageId: `<00000000-0000-4000-8000-${String(n).padStart(12, '0')}@mailroom.test>`,
-  from: 'no-reply@circles.example',
-  to,
-  subject: `message ${n}`,
-  html: '<p>hi</p>',
-  text: 'hi',
-});
+const email = outgoingEmail;
 
 const errorOf = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as SendError);
 

@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config.ts';
 import { SendError } from '../src/errors.ts';
 import { createTransportFromConfig } from '../src/transports/index.ts';
 import { createSmtpTransport, type SmtpOptions } from '../src/transports/smtp.ts';
-import type { OutgoingEmail } from '../src/transports/transport.ts';
+import { outgoingEmail } from './support/outgoing-email.ts';
 
 interface TlsServer {
   port: number;
@@ -92,10 +92,7 @@ afterAll(async () => {
 });
 
 let n = 0;
-const email = (to: string): OutgoingEmail => {
-  const id = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-  return { outboxId: id, messageId: `<${id}@mailroom.test>`, from: 'no-reply@circles.example', to, subject: 'tls', html: '<p>hi</p>', text: 'hi' };
-};
+const email = (to: string) => outgoingEmail(to, ++n, { subject: 'tls' });
 
 /** Send one email through a fresh transport, and close it. */
 async function sendWith(options: Partial<SmtpOptions> & { url: string }, to: string) {
