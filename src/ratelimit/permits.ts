@@ -120,19 +120,24 @@ export interface TryOutcome {
  */
 export async function learnFromAttempts(options: RateLimitOptions, outcomes: TryOutcome[]): Promise<void> {
   const { pool, limits, logger, transport } = options;
-  const throttled = new Set(outcomes.filter((o) => o.errorClass === 'throttled').map((o) => o.transport));
-  for (const name of throttled) {
-    if (limits.transports[name] === undefined) continue;
-    await slowDownTransport(pool, transportKey(name), limits.recoveryMs);
-    logger?.warn({ transport: name }, `rate limit: transport ${name} answered "slow down"; its rate is halved for a while`);
-  }
-  const fault = outcomes.find((o) => o.errorClass === 'config' && o.transport === transport.name);
-  if (fault && !transport.route) {
-    const reason = fault.errorMessage ?? 'configuration error';
-    const until = await pauseTransport(pool, transportKey(fault.transport), limits.pauseMs, reason);
-    logger?.error(
-      { transport: fault.transport, pausedUntil: until.toISOString(), reason },
-      `transport ${fault.transport} paused until ${until.toISOString()} in every worker: ${reason}. Fix the configuration; emails wait and keep their attempts`,
-    );
+  // Advisory: the batch is recorded already, so a failure here is logged, not thrown.
+  try {
+    const throttled = new Set(outcomes.filter((o) => o.errorClass === 'throttled').map((o) => o.transport));
+    for (const name of throttled) {
+      if (limits.transports[name] === undefined) continue;
+      await slowDownTransport(pool, transportKey(name), limits.recoveryMs);
+      logger?.warn({ transport: name }, `rate limit: transport ${name} answered "slow down"; its rate is halved for a while`);
+    }
+    const fault = outcomes.find((o) => o.errorClass === 'config' && o.transport === transport.name);
+    if (fault && !transport.route) {
+      const reason = fault.errorMessage ?? 'configuration error';
+      const until = await pauseTransport(pool, transportKey(fault.transport), limits.pauseMs, reason);
+      logger?.error(
+        { transport: fault.transport, pausedUntil: until.toISOString(), reason },
+        `transport ${fault.transport} paused until ${until.toISOString()} in every worker: ${reason}. Fix the configuration; emails wait and keep their attempts`,
+      );
+    }
+  } catch (error) {
+    logger?.warn({ err: error }, 'rate limit: could not record a slow-down or a pause');
   }
 }
