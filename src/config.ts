@@ -1,6 +1,7 @@
 // The environment, read and validated once at start-up. Every variable the code
 // reads is listed here and in .env.example; an invalid value stops the process
 // with a message naming the variable.
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -28,6 +29,30 @@ const transportList = z
       .refine((names) => new Set(names).size === names.length, 'must not name a transport twice'),
   );
 
+/**
+ * Messages per second per name: `smtp:50,mailjet:100` or `gmail.com:10,example.org:0.5`.
+ * A rate is a positive number (fractions allowed); each name at most once.
+ */
+const rateList = (nameRule: { pattern: RegExp; what: string }) =>
+  z.string().transform((text, ctx) => {
+    const rates = new Map<string, number>();
+    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const match = /^([^:\s]+):(\d+(?:\.\d+)?)$/.exec(part);
+      const name = match?.[1]?.toLowerCase();
+      const rate = Number(match?.[2]);
+      if (!match || !name || !nameRule.pattern.test(name) || !(rate > 0) || rate > 100_000) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${nameRule.what}:messages-per-second (a number above 0, at most 100000), e.g. ${nameRule.what === 'transport' ? 'smtp:50,mailjet:100' : 'gmail.com:10,example.org:2'}; "${part}" is not` });
+        return z.NEVER;
+      }
+      if (rates.has(name)) {
+        ctx.addIssue({ code: 'custom', message: `names ${name} twice` });
+        return z.NEVER;
+      }
+      rates.set(name, rate);
+    }
+    return Object.freeze(Object.fromEntries(rates)) as Readonly<Record<string, number>>;
+  });
+
 const schema = z
   .object({
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
@@ -36,11 +61,25 @@ const schema = z
     // consecutive provider failures, probe it again after this long.
     FAILOVER_AFTER: int(1, 1000).default(5),
     FAILOVER_PROBE_MS: int(100, 86_400_000).default(30_000),
+    // Sending rates held across all worker processes (src/ratelimit/): per transport
+    // and per recipient domain, in messages per second.
+    RATE_LIMIT_TRANSPORTS: rateList({ pattern: /^(smtp|mailjet|capture)$/, what: 'transport' }).default({}),
+    RATE_LIMIT_DOMAINS: rateList({ pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/, what: 'domain' }).default({}),
+    // After a throttled reply (SMTP 421, HTTP 429) a transport's rate is halved; it
+    // doubles back over this long.
+    RATE_LIMIT_RECOVERY_MS: int(100, 86_400_000).default(30_000),
+    // A transport that refused our credentials or certificate is paused this long, in every worker.
+    TRANSPORT_PAUSE_MS: int(100, 86_400_000).default(60_000),
     SMTP_URL: z
       .string()
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
       .optional(),
     SMTP_MAX_CONNECTIONS: int(1, 100).default(5),
+    // TLS (smtps:// or STARTTLS): check the server's certificate (unset: yes, but not for
+    // 127.0.0.1/localhost), trust this CA's PEM file, refuse to send unencrypted.
+    SMTP_TLS_REJECT_UNAUTHORIZED: bool.optional(),
+    SMTP_TLS_CA_FILE: z.string().refine((path) => existsSync(path), 'must be a readable PEM file (no such file)').optional(),
+    SMTP_REQUIRE_TLS: bool.default(false),
     MAILJET_API_KEY: z.string().regex(/^\S+$/, 'must not contain spaces').optional(),
     MAILJET_API_SECRET: z.string().regex(/^\S+$/, 'must not contain spaces').optional(),
     MAILJET_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),

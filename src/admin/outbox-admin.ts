@@ -109,7 +109,7 @@ export function listQuery(db: Kysely<Database>, filter: RowFilter, options: { li
 /**
  * One page of the list, newest first, after `after` (keyset pagination on
  * (created_at, id): every page costs the same, however deep). Each filter has an
- * index that yields rows in this order (migrations/0010_admin_list_indexes.sql).
+ * index that yields rows in this order (migrations/0006_admin_list_indexes.sql).
  */
 export async function listPage(db: Kysely<Database>, filter: RowFilter, options: { limit?: number; after?: ListCursor } = {}) {
   const limit = options.limit ?? 50;

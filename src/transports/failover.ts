@@ -94,6 +94,11 @@ export function createFailoverTransport(transports: Transport[], options: Failov
         if (probe) circuit.probing = false;
       }
     },
+    route() {
+      // choose() without its side effects: the first closed circuit, else one due for a probe.
+      const ready = circuits.find((c) => c.state === 'closed') ?? circuits.find((c) => !c.probing && now() - c.openedAt >= options.probeAfterMs);
+      return (ready ?? circuits[circuits.length - 1]!).transport.name;
+    },
     async close() {
       await Promise.all(transports.map((t) => t.close()));
     },

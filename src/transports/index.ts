@@ -27,6 +27,9 @@ function createOne(name: TransportName, config: Config, logger?: Logger): Transp
         url: config.SMTP_URL!,
         maxConnections: config.SMTP_MAX_CONNECTIONS,
         timeoutMs: config.SMTP_TIMEOUT_MS,
+        ...(config.SMTP_TLS_REJECT_UNAUTHORIZED !== undefined ? { tlsRejectUnauthorized: config.SMTP_TLS_REJECT_UNAUTHORIZED } : {}),
+        ...(config.SMTP_TLS_CA_FILE ? { tlsCaFile: config.SMTP_TLS_CA_FILE } : {}),
+        requireTls: config.SMTP_REQUIRE_TLS,
       });
     case 'mailjet':
       return createMailjetTransport({

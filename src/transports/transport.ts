@@ -25,6 +25,11 @@ export interface SendReceipt {
 export interface Transport {
   readonly name: string;
   send(email: OutgoingEmail): Promise<SendReceipt>;
+  /**
+   * A failover list: the name of the transport the next send would go through
+   * (rate limits are taken from its bucket). Absent on a single transport.
+   */
+  route?(): string;
   /** Stop accepting sends and drop open connections; sends still in flight reject. */
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { RenderError, SendError } from '../errors.ts';
 import type { AttemptObservation, Metrics } from '../metrics/metrics.ts';
+import { learnFromAttempts, takeSendPermits, type RateLimits } from '../ratelimit/permits.ts';
 import { inSendSpan, markOutcome } from '../tracing/trace-context.ts';
 import { getTemplate } from '../templates/catalogue.ts';
 import { renderEmail } from '../templates/render.ts';
@@ -26,16 +27,23 @@ export interface SenderOptions {
   abortSignal: AbortSignal;
   /** Counts each recorded attempt for /metrics. */
   metrics?: Metrics;
+  /** RATE_LIMIT_*: rows without a permit wait (pending) instead of being sent; unset: no limits. */
+  rateLimits?: RateLimits;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
   const rows = await markSending(options.pool, jobs);
-  const toSend = rows.filter((row) => row.status === 'sending');
+  const marked = rows.filter((row) => row.status === 'sending');
+  // Rows over a rate limit (or for a paused transport) go back to pending, due at their turn.
+  const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
+  const toSend = limiter ? await takeSendPermits(limiter, marked) : marked;
   for (const row of rows) {
     if (row.status !== 'sending') options.logger.info({ outboxId: row.id, template: row.template, outcome: row.status }, 'not sent');
   }
   const tries = await Promise.all(toSend.map((row) => sendOne(options, row)));
   await recordResults(options.pool, tries.map((t) => t.result));
+  // A throttled reply slows the transport's bucket; a configuration fault pauses the transport.
+  if (limiter) await learnFromAttempts(limiter, tries.map((t) => t.result));
   // Counted once recorded, so /metrics never shows a send the audit trail lacks.
   if (options.metrics) for (const t of tries) options.metrics.attempt(t.observation);
 }
@@ -143,9 +151,10 @@ function failureResult(options: SenderOptions, row: MarkedRow, base: AttemptBase
     error instanceof SendError
       ? error
       : new SendError('transient', error instanceof Error ? error.message : String(error));
-  // The provider asked us to slow down: not the email's fault, so the try does not
-  // use up its budget (the row gets one more attempt) and it always comes back.
-  const throttled = sendError.errorClass === 'throttled';
+  // The provider asked us to slow down, or refused our own settings (credentials,
+  // certificate): not the email's fault, so the try does not use up its budget
+  // (the row gets one more attempt) and it always comes back.
+  const throttled = sendError.errorClass === 'throttled' || sendError.errorClass === 'config';
   const exhausted = !throttled && row.attempts >= row.max_attempts;
   const retry = sendError.retryable && !exhausted && !(sendError instanceof RenderError);
   const message = exhausted && sendError.retryable ? `${sendError.message} (attempts exhausted)` : sendError.message;

@@ -6,6 +6,7 @@ import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
+import { rateLimitsFromConfig } from '../ratelimit/permits.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
 import type { Transport } from '../transports/index.ts';
 import { sendBatch } from './send-batch.ts';
@@ -47,6 +48,7 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
     isStopping: () => stopping,
     abortSignal: abort.signal,
     ...(metrics ? { metrics } : {}),
+    rateLimits: rateLimitsFromConfig(config),
   };
 
   // One pg-boss worker per unit of concurrency, each with its own id, so the relay
