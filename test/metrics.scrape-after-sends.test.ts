@@ -88,6 +88,17 @@ describe('GET /metrics after a run of sends', () => {
     expect(sample(later, 'mailroom_relay_lag_seconds')).toBeGreaterThanOrEqual(89);
   });
 
+  it('shows a transport paused for every worker (e.g. after a Mailjet 401) until the pause ends', async () => {
+    await s.pool.query(
+      `insert into mailroom.rate_limit (key, paused_until, pause_reason) values ('transport:mailjet', now() + interval '1 minute', 'HTTP 401')`,
+    );
+    const paused = (await server.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(sample(paused, 'mailroom_transport_paused', { transport: 'mailjet' })).toBe(1);
+    await s.pool.query(`update mailroom.rate_limit set paused_until = null where key = 'transport:mailjet'`);
+    const resumed = (await server.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(resumed).not.toMatch(/^mailroom_transport_paused\{/m);
+  });
+
   it('/readyz of a process whose worker loops stopped answers 503 naming them', async () => {
     await running.worker.stop();
     const response = await server.inject({ method: 'GET', url: '/readyz' });

@@ -15,6 +15,8 @@ interface Snapshot {
   oldestPendingSeconds: number;
   relayLagSeconds: number;
   jobs: Map<string, number>;
+  /** Rate-limit keys (`transport:smtp`) paused now, e.g. after a 401. */
+  paused: string[];
 }
 
 async function readSnapshot(db: Db): Promise<Snapshot> {
@@ -31,7 +33,10 @@ async function readSnapshot(db: Db): Promise<Snapshot> {
                                          where status in ('pending', 'retrying') and send_after <= now()))::float8 as lag`.execute(db.kysely);
   const { rows: jobs } = await sql<{ state: string; count: string }>`
     select state::text, count(*) as count from pgboss.job where name = ${SEND_QUEUE} group by state`.execute(db.kysely);
+  const { rows: paused } = await sql<{ key: string }>`
+    select key from mailroom.rate_limit where paused_until > now()`.execute(db.kysely);
   return {
+    paused: paused.map((r) => r.key),
     rows: new Map(counts.map((r) => [r.status, Number(r.count)])),
     oldestPendingSeconds: Math.max(0, ages[0]?.oldest ?? 0),
     relayLagSeconds: Math.max(0, ages[0]?.lag ?? 0),
@@ -73,6 +78,16 @@ export function registerDatabaseGauges(registry: Registry, db: Db): void {
     registers,
     async collect() {
       this.set((await snapshot()).relayLagSeconds);
+    },
+  });
+  new Gauge({
+    name: 'mailroom_transport_paused',
+    help: '1 while a transport is paused for every worker (bad credentials, untrusted certificate): alert on it.',
+    labelNames: ['transport'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const key of (await snapshot()).paused) if (key.startsWith('transport:')) this.set({ transport: key.slice('transport:'.length) }, 1);
     },
   });
   new Gauge({

@@ -20,6 +20,8 @@ export interface AttemptObservation {
 export interface Metrics {
   readonly registry: Registry;
   attempt(observation: AttemptObservation): void;
+  /** Rows a rate limit or a paused transport put back to wait, without an attempt. */
+  deferred(count: number): void;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -69,8 +71,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     registers,
   });
 
+  const deferred = new Counter({
+    name: 'mailroom_send_deferred_total',
+    help: 'Rows put back to wait by a rate limit or a paused transport (no attempt used).',
+    registers,
+  });
+
   return {
     registry,
+    deferred(count) {
+      if (count > 0) deferred.inc(count);
+    },
     attempt({ template, transport, outcome, errorClass, durationSeconds, commitToSendSeconds }) {
       if (outcome === 'released') return; // never handed to a transport
       sendDuration.observe({ transport, outcome }, durationSeconds);

@@ -37,6 +37,7 @@ export async function sendBatch(options: SenderOptions, jobs: { outboxId: string
   // Rows over a rate limit (or for a paused transport) go back to pending, due at their turn.
   const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
   const toSend = limiter ? await takeSendPermits(limiter, marked) : marked;
+  options.metrics?.deferred(marked.length - toSend.length);
   for (const row of rows) {
     if (row.status !== 'sending') options.logger.info({ outboxId: row.id, template: row.template, outcome: row.status }, 'not sent');
   }
