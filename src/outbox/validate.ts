@@ -37,12 +37,12 @@ export interface ValidatedRequest {
 export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
   if (request === null || typeof request !== 'object') throw new ValidationError('request', 'must be an object');
   const definition = getTemplate(String(request.template));
-  if (!definition) throw new ValidationError('template', `unknown template "${String(request.template)}"`);
+  if (!definition) throw new ValidationError('template', `unknown template ${quoted(String(request.template))}`);
 
   if (typeof request.to !== 'string') throw new ValidationError('to', 'must be a string');
   if (LINE_BREAK.test(request.to)) throw new ValidationError('to', 'contains a line break (CR or LF)');
   if (UNSTORABLE.test(request.to)) throw new ValidationError('to', 'contains a NUL character or a lone surrogate');
-  if (!isValidAddress(request.to)) throw new ValidationError('to', `malformed address "${request.to}"`);
+  if (!isValidAddress(request.to)) throw new ValidationError('to', `malformed address ${quoted(request.to)}`);
 
   // Size first, on what the caller sent: no schema work on an oversized payload.
   const rawJson = JSON.stringify(request.props ?? null) ?? 'null';
@@ -81,6 +81,11 @@ export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
     throw new ValidationError('traceparent', 'must be a W3C traceparent like 00-<32 hex>-<16 hex>-01');
   }
   return { definition, props, propsJson };
+}
+
+/** A value for an error message: escaped (no control characters reach a log line) and cut to 100 characters. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
 }
 
 /** The path of the first string (value or key) PostgreSQL cannot store, e.g. `props.name`. */
