@@ -1,27 +1,13 @@
 // Oversized and garbage input is refused before anything is stored: props of
 // several megabytes and very long recipients (TypeScript and SQL producers), and
 // POST /webhooks/mailjet bodies that are too big, not JSON, or not events.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Db } from '../src/db/connect.ts';
-import { buildServer, type Server } from '../src/http/server.ts';
+import { describe, expect, it } from 'vitest';
 import { enqueueEmail, ValidationError } from '../src/index.ts';
-import { createLogger } from '../src/logger.ts';
 import { useScenario } from './support/scenario.ts';
+import { useWebhookServer } from './support/webhook-server.ts';
 
 const s = useScenario();
-const SECRET = 'oversized-webhook-secret-0123456789';
-let db: Db;
-let server: Server;
-
-beforeAll(async () => {
-  db = connect(s.database.url, { max: 2 });
-  server = buildServer({ db, logger: createLogger({ level: 'silent' }), mailjetWebhookSecret: SECRET });
-  await server.ready();
-});
-afterAll(async () => {
-  await server?.close();
-  await db?.close();
-});
+const { post } = useWebhookServer(s, 'oversized-webhook-secret-0123456789');
 
 const stored = async () =>
   (
@@ -61,10 +47,7 @@ describe('enqueue refuses oversized input, naming the field, writing nothing', (
 });
 
 describe('POST /webhooks/mailjet refuses oversized and garbage bodies, storing nothing', () => {
-  const auth = `Basic ${Buffer.from(`mailroom:${SECRET}`).toString('base64')}`;
   const event = { event: 'bounce', time: 1795858000, email: 'gone@example.test', hard_bounce: true };
-  const post = (payload: string | Buffer, contentType = 'application/json') =>
-    server.inject({ method: 'POST', url: '/webhooks/mailjet', headers: { 'content-type': contentType, authorization: auth }, payload });
 
   const cases: { name: string; payload: () => string | Buffer; contentType?: string; status: number }[] = [
     { name: 'a 2 MB array of valid events', payload: () => JSON.stringify(Array.from({ length: 20_000 }, () => event)), status: 413 },
@@ -83,7 +66,7 @@ describe('POST /webhooks/mailjet refuses oversized and garbage bodies, storing n
   ];
   for (const c of cases) {
     it(`${c.name}: ${c.status}`, async () => {
-      const response = await post(c.payload(), c.contentType);
+      const response = await post(c.payload(), c.contentType ? { contentType: c.contentType } : {});
       expect(response.statusCode, response.body.slice(0, 500)).toBe(c.status);
       expect(response.body.length).toBeLessThan(2000);
       expect(response.body).not.toMatch(/node_modules|\bat .*\.(ts|js):\d+|SQLSTATE/);
