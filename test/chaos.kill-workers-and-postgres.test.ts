@@ -165,12 +165,13 @@ it(
       if (kill !== restartAt) await enqueue(perKill);
     }
     await enqueue(TOTAL); // whatever rounding left over
+    const killsDoneS = (Date.now() - startedAt) / 1000;
     expect(enqueued).toBe(TOTAL);
 
     const final = await waitUntil(
       () => statusCounts(pool),
       (counts) => (counts.sent ?? 0) === TOTAL,
-      150_000,
+      240_000,
       `all ${TOTAL} rows sent`,
     ).catch(async (error: Error) => {
       throw new Error(`${error.message}\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
@@ -204,18 +205,22 @@ it(
       (t, a) => ({ ambiguous: t.ambiguous + a.ambiguous, timedOut: t.timedOut + a.timed_out, sentTwice: t.sentTwice + (a.sent > 1 ? 1 : 0) }),
       { ambiguous: 0, timedOut: 0, sentTwice: 0 },
     );
-    // A duplicate is explained when its row has an ambiguous attempt for each extra copy.
-    const unexplained = duplicated.filter(([id, n]) => (byRow.get(id)?.ambiguous ?? 0) < n - 1);
+    // A duplicate is explained when its row has an ambiguous attempt for each extra
+    // copy. The one other way to lose a reply is an SMTP timeout after the message
+    // went out (a reply later than SMTP_TIMEOUT_MS on a loaded machine): that try is
+    // classed transient (docs/design.md), so it is counted apart, and reported.
+    const ambiguousShort = duplicated.filter(([id, n]) => (byRow.get(id)?.ambiguous ?? 0) < n - 1);
+    const unexplained = ambiguousShort.filter(([id, n]) => (byRow.get(id)?.ambiguous ?? 0) + (byRow.get(id)?.timed_out ?? 0) < n - 1);
     let deliveriesAtSink = 0; // accepted, refused with 451, or hung
     for (let n = 1; n <= TOTAL; n++) deliveriesAtSink += sink.attemptsFor(`chaos-${n}@example.test`);
     const bound = KILLS * IN_FLIGHT_PER_WORKER + restartBound;
 
     console.log(
       [
-        `chaos seed ${SEED}: ${TOTAL} emails, ${KILLS} SIGKILLs, PostgreSQL down ${postgresDownMs} ms once, ${elapsedS.toFixed(1)} s`,
+        `chaos seed ${SEED}: ${TOTAL} emails, ${KILLS} SIGKILLs, PostgreSQL down ${postgresDownMs} ms once, ${elapsedS.toFixed(1)} s (kills done at ${killsDoneS.toFixed(1)} s)`,
         `  the SMTP server saw ${deliveriesAtSink} deliveries (accepted, 451 or hung) and accepted ${sink.messages.length}`,
         `  duplicates at the SMTP server: ${duplicates} (on ${duplicated.length} rows); bound ${bound} = ${KILLS} kills x ${IN_FLIGHT_PER_WORKER} + restart ${restartBound}`,
-        `  ambiguous attempts: ${totals.ambiguous}; transient SMTP timeouts: ${totals.timedOut}; rows with two 'sent' attempts: ${totals.sentTwice}; unexplained duplicates: ${unexplained.length}`,
+        `  ambiguous attempts: ${totals.ambiguous}; transient SMTP timeouts: ${totals.timedOut}; rows with two 'sent' attempts: ${totals.sentTwice}; duplicates explained only by a timeout: ${ambiguousShort.length - unexplained.length}; unexplained: ${unexplained.length}`,
         `  workers survived the PostgreSQL restart without being restarted: ${recoveredWithoutRestart}`,
       ].join('\n'),
     );
@@ -230,5 +235,5 @@ it(
     expect(totals.ambiguous).toBeGreaterThanOrEqual(duplicates);
     for (const exit of exits) expect(exit.code).toBe(0);
   },
-  300_000,
+  480_000,
 );
