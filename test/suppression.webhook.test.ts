@@ -1,36 +1,14 @@
 // Bounces and complaints from Mailjet's webhook stop later email to the address;
 // bad secrets and malformed payloads store nothing. Manual suppressions via the CLI.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Db } from '../src/db/connect.ts';
-import { buildServer, type Server } from '../src/http/server.ts';
+import { describe, expect, it } from 'vitest';
 import { enqueueEmail } from '../src/index.ts';
-import { createLogger } from '../src/logger.ts';
 import { useScenario } from './support/scenario.ts';
+import { basicAuth, useWebhookServer } from './support/webhook-server.ts';
 import { runCli, startInProcessWorker, waitUntil } from './support/worker.ts';
 
 const SECRET = 'webhook-secret-0123456789';
 const s = useScenario();
-let db: Db;
-let server: Server;
-
-beforeAll(async () => {
-  db = connect(s.database.url, { max: 2 });
-  server = buildServer({ db, logger: createLogger({ level: 'silent' }), mailjetWebhookSecret: SECRET });
-  await server.ready();
-});
-afterAll(async () => {
-  await server?.close();
-  await db?.close();
-});
-
-const basic = (password: string) => `Basic ${Buffer.from(`mailroom:${password}`).toString('base64')}`;
-const post = (payload: unknown, auth: string | null = basic(SECRET)) =>
-  server.inject({
-    method: 'POST',
-    url: '/webhooks/mailjet',
-    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
-    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-  });
+const { post } = useWebhookServer(s, SECRET);
 const counts = async () => {
   const { rows } = await s.pool.query(
     `select (select count(*)::int from mailroom.delivery_event) as events, (select count(*)::int from mailroom.suppression) as suppressed`,
@@ -51,8 +29,8 @@ const hardBounce = {
 
 describe('POST /webhooks/mailjet', () => {
   it('refuses a wrong or missing secret with 401, storing nothing', async () => {
-    expect((await post(hardBounce, basic('not-the-secret-at-all'))).statusCode).toBe(401);
-    expect((await post(hardBounce, null)).statusCode).toBe(401);
+    expect((await post(hardBounce, { auth: basicAuth('not-the-secret-at-all') })).statusCode).toBe(401);
+    expect((await post(hardBounce, { auth: null })).statusCode).toBe(401);
     expect(await counts()).toEqual({ events: 0, suppressed: 0 });
   });
 

@@ -4,9 +4,11 @@ import { ValidationError } from '../errors.ts';
 import { getTemplate, type TemplateDefinition } from '../templates/catalogue.ts';
 import { TRACEPARENT } from '../tracing/trace-context.ts';
 
-/** One @, no whitespace, brackets or control characters, a dotted domain; as mailroom.is_valid_address(). */
-const ADDRESS = /^[^\s@<>()[\],;:"\\\x01-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/** One @, no whitespace, brackets or control characters (NUL included), a dotted domain; as mailroom.is_valid_address(). */
+const ADDRESS = /^[^\s@<>()[\],;:"\\\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const LINE_BREAK = /[\r\n]/;
+/** What PostgreSQL cannot store in text or jsonb: NUL, and lone UTF-16 surrogates (not Unicode at all). */
+const UNSTORABLE = /[\0\p{Cs}]/u;
 const LOCALE = /^[a-z]{2}(-[A-Z]{2})?$/;
 export const MAX_PROPS_BYTES = 64 * 1024;
 
@@ -35,16 +37,20 @@ export interface ValidatedRequest {
 export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
   if (request === null || typeof request !== 'object') throw new ValidationError('request', 'must be an object');
   const definition = getTemplate(String(request.template));
-  if (!definition) throw new ValidationError('template', `unknown template "${String(request.template)}"`);
+  if (!definition) throw new ValidationError('template', `unknown template ${quoted(String(request.template))}`);
 
   if (typeof request.to !== 'string') throw new ValidationError('to', 'must be a string');
   if (LINE_BREAK.test(request.to)) throw new ValidationError('to', 'contains a line break (CR or LF)');
-  if (!isValidAddress(request.to)) throw new ValidationError('to', `malformed address "${request.to}"`);
+  if (UNSTORABLE.test(request.to)) throw new ValidationError('to', 'contains a NUL character or a lone surrogate');
+  if (!isValidAddress(request.to)) throw new ValidationError('to', `malformed address ${quoted(request.to)}`);
 
   // Size first, on what the caller sent: no schema work on an oversized payload.
   const rawJson = JSON.stringify(request.props ?? null) ?? 'null';
   const bytes = Buffer.byteLength(rawJson);
   if (bytes > MAX_PROPS_BYTES) throw new ValidationError('props', `are ${bytes} bytes, over the 64 KiB limit`);
+  // Else the INSERT fails with a bare PostgreSQL error that names no field.
+  const unstorable = unstorablePath(request.props, 'props');
+  if (unstorable) throw new ValidationError(unstorable, 'contains a NUL character or a lone surrogate, which PostgreSQL cannot store');
   const parsed = definition.schema.safeParse(request.props);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -56,8 +62,8 @@ export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
 
   const key = request.idempotencyKey;
   if (key != null) {
-    if (typeof key !== 'string' || key.length === 0 || key.length > 200 || LINE_BREAK.test(key)) {
-      throw new ValidationError('idempotencyKey', 'must be one line of 1 to 200 characters');
+    if (typeof key !== 'string' || key.length === 0 || key.length > 200 || LINE_BREAK.test(key) || UNSTORABLE.test(key)) {
+      throw new ValidationError('idempotencyKey', 'must be one line of 1 to 200 characters, without NUL');
     }
   }
   checkDate(request.sendAfter, 'sendAfter');
@@ -75,6 +81,22 @@ export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
     throw new ValidationError('traceparent', 'must be a W3C traceparent like 00-<32 hex>-<16 hex>-01');
   }
   return { definition, props, propsJson };
+}
+
+/** A value for an error message: escaped (no control characters reach a log line) and cut to 100 characters. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+}
+
+/** The path of the first string (value or key) PostgreSQL cannot store, e.g. `props.name`. */
+function unstorablePath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const found = UNSTORABLE.test(key) ? `${path}.${key}` : unstorablePath(inner, `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function checkDate(value: unknown, field: string): void {

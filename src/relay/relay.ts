@@ -53,14 +53,24 @@ export function startRelay(options: RelayOptions): Relay {
       let claimed = 0;
       try {
         const client = await options.pool.connect();
+        // The pool listens for errors only on idle clients. A connection the server
+        // ends while we hold it (a PostgreSQL restart) emits 'error' on the client:
+        // unheard, that kills the process. Listen, and discard such a client.
+        let lost: Error | undefined;
+        const onLost = (error: Error) => (lost = error);
+        client.on('error', onLost);
         try {
           const rows = await claimDueRows(client, options.boss, {
             batchSize: options.batchSize,
             jobTimeoutSeconds: options.jobTimeoutSeconds,
           });
           claimed = rows.length;
+        } catch (error) {
+          lost ??= error as Error;
+          throw error;
         } finally {
-          client.release();
+          client.removeListener('error', onLost);
+          client.release(lost);
         }
         lastClaimAt = Date.now();
         failures = 0;

@@ -53,6 +53,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     drop: () =>
       (dropped ??= withPg(adminUrl, async (admin) => {
+        // pg's Pool.end() resolves before its sockets have closed; a forced drop that
+        // lands in between terminates them, and the FATAL reaches a client nobody
+        // listens to any more: an uncaught error that fails the run. Give sessions
+        // that are leaving a moment (at most 2 s) to go first.
+        for (let waited = 0; waited < 2_000; waited += 25) {
+          const { rows } = await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
         await admin.query(`drop database if exists ${quote(name)} with (force)`);
       })),
   };

@@ -10,8 +10,13 @@
 //   sink.respond('d@x.test', 'hang')      never answers the end of DATA (for timeout tests)
 //   sink.respond('b@x.test', 'accept')    back to normal
 // and globally: setDelay(ms) before every answer (to slow a run down enough to
-// interrupt it), setRandomFailures(probability, code, seed) with a seeded PRNG,
-// so a "random" run repeats exactly.
+// interrupt it), setRandomFailures(probability, code, seed) and
+// setRandomHangs(probability, seed) with seeded PRNGs, so a "random" run repeats
+// exactly.
+//
+// For runs of thousands of messages, startSmtpSink({ keepBodies: false }) skips
+// mailparser and keeps only the envelope, the Message-ID, the subject and the raw
+// header block (html, text and the parsed headers stay empty; `parsed` is absent).
 //
 // WHERE it refuses: always at the end of DATA, after reading the whole message
 // (never at RCPT TO). So a refusal is for the whole message, the client has sent
@@ -64,6 +69,8 @@ export interface SmtpSink {
   setDelay(ms: number): void;
   /** Refuse each message with `code` at this probability; seeded, so repeatable. Probability 0 turns it off. */
   setRandomFailures(probability: number, code: number, seed?: number): void;
+  /** Never answer the end of DATA (as 'hang') at this probability, for messages not refused otherwise; seeded. */
+  setRandomHangs(probability: number, seed?: number): void;
   /** Resolve when `messages.length >= count`, or the predicate holds; reject after timeoutMs. */
   waitFor(countOrPredicate: number | ((messages: SinkMessage[]) => boolean), timeoutMs?: number): Promise<void>;
   /** Forget messages, attempts, behaviours, delay and random failures. Hung deliveries stay hung. */
@@ -110,12 +117,30 @@ function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
   });
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export interface SinkOptions {
+  /** Parse and keep each message's bodies (default true); false keeps the envelope and headers only. */
+  keepBodies?: boolean;
+}
+
+/** The raw header block and one unfolded header from it, without parsing the message. */
+function headerBlock(raw: Buffer): string {
+  const text = raw.subarray(0, 64 * 1024).toString('utf8');
+  const end = text.indexOf('\r\n\r\n');
+  return end === -1 ? text : text.slice(0, end + 2);
+}
+function rawHeader(headers: string, name: string): string {
+  const match = new RegExp(`^${name}:[ \\t]*((?:.*)(?:\\r\\n[ \\t].*)*)`, 'im').exec(headers);
+  return match ? match[1]!.replace(/\r\n[ \t]+/g, ' ').trim() : '';
+}
+
+export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink> {
+  const keepBodies = options.keepBodies ?? true;
   const messages: SinkMessage[] = [];
   const attempts = new Map<string, number>();
   const behaviours = new Map<string, Behaviour>();
   let delayMs = 0;
   let random: { probability: number; code: number; next: () => number } | undefined;
+  let randomHang: { probability: number; next: () => number } | undefined;
   const hung = new Set<() => void>();
 
   /** The answer for one recipient; consumes one code of a list. */
@@ -137,6 +162,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       if (verdict === 'accept') verdict = own;
     }
     if (verdict === 'accept' && random && random.next() < random.probability) verdict = random.code;
+    if (verdict === 'accept' && randomHang && randomHang.next() < randomHang.probability) verdict = 'hang';
     return verdict;
   };
 
@@ -148,8 +174,26 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (verdict === 'hang') return 'hang';
     if (typeof verdict === 'number') return refusal(verdict, recipients[0] ?? '');
-    const parsed = await simpleParser(raw);
     const queueId = randomBytes(5).toString('hex').toUpperCase();
+    if (!keepBodies) {
+      const headers = headerBlock(raw);
+      messages.push({
+        to: recipients[0] ?? '',
+        recipients,
+        from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        messageId: rawHeader(headers, 'Message-ID'),
+        subject: rawHeader(headers, 'Subject'),
+        html: '',
+        text: '',
+        headers: new Map(),
+        raw: headers,
+        parsed: undefined as unknown as ParsedMail,
+        queueId,
+        receivedAt: new Date(),
+      });
+      return { queueId };
+    }
+    const parsed = await simpleParser(raw);
     messages.push({
       to: recipients[0] ?? '',
       recipients,
@@ -214,6 +258,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     setRandomFailures: (probability, code, seed = 42) => {
       random = probability > 0 ? { probability, code, next: seededRandom(seed) } : undefined;
     },
+    setRandomHangs: (probability, seed = 43) => {
+      randomHang = probability > 0 ? { probability, next: seededRandom(seed) } : undefined;
+    },
     async waitFor(countOrPredicate, timeoutMs = 20_000) {
       const done = typeof countOrPredicate === 'number' ? () => messages.length >= countOrPredicate : () => countOrPredicate(messages);
       const deadline = Date.now() + timeoutMs;
@@ -231,6 +278,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       behaviours.clear();
       delayMs = 0;
       random = undefined;
+      randomHang = undefined;
     },
     async close() {
       for (const release of hung) release();
