@@ -53,6 +53,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     drop: () =>
       (dropped ??= withPg(adminUrl, async (admin) => {
+        // A pool's end() resolves before its sockets have closed; forcing the drop at
+        // once kills those sessions mid-goodbye and their clients throw an uncaught
+        // 57P01 into the test file. Give sessions a moment to leave, then force.
+        for (let waited = 0; waited < 1000; waited += 25) {
+          const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+          if (rows[0]!.n === 0) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
         await admin.query(`drop database if exists ${quote(name)} with (force)`);
       })),
   };
