@@ -35,8 +35,6 @@ export function useScenario(options: ScenarioOptions = {}): Scenario {
     scenario.database = await createTestDatabase();
     scenario.sink = await startSmtpSink();
     scenario.pool = new pg.Pool({ connectionString: scenario.database.url });
-    // A client still closing when drop(force) ends its session reports it here, after the tests: not a failure.
-    scenario.pool.on('error', () => {});
     if (options.worker) {
       scenario.worker = await startInProcessWorker(scenario.env(options.worker === true ? {} : options.worker));
     }
