@@ -119,12 +119,12 @@ it(
       });
       return worker;
     };
-    const started = (worker: ChildWorker) =>
+    const probe = (worker: ChildWorker, path: '/healthz' | '/readyz') =>
       waitUntil(
-        () => fetch(`http://127.0.0.1:${ports.get(worker)}/healthz`).then((r) => r.status, () => 0),
+        () => fetch(`http://127.0.0.1:${ports.get(worker)}${path}`).then((r) => r.status, () => 0),
         (status) => status === 200,
         60_000,
-        `worker ${worker.child.pid} serving /healthz`,
+        `worker ${worker.child.pid} answering ${path} with 200`,
       );
     let stopping = false;
 
@@ -141,7 +141,7 @@ it(
       await sleep(250 + random() * 1250);
       if (kill === restartAt) {
         // PostgreSQL goes away under both workers, mid-batch, and comes back on the same port.
-        await Promise.all(workers.map(started));
+        await Promise.all(workers.map((w) => probe(w, '/healthz')));
         restartBound = WORKERS * IN_FLIGHT_PER_WORKER;
         const downAt = Date.now();
         await postgres!.stop();
@@ -154,6 +154,8 @@ it(
         await sink.waitFor(before + 20, 60_000).catch((error: Error) => {
           throw new Error(`${error.message} after the PostgreSQL restart\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
         });
+        // Each of them reconnected: /readyz queries PostgreSQL through the worker's own pool.
+        await Promise.all(workers.map((w) => probe(w, '/readyz')));
         recoveredWithoutRestart = workers.every((w) => w.child.exitCode === null && w.child.signalCode === null);
       }
       const slot = random() < 0.5 ? 0 : 1;
