@@ -74,16 +74,21 @@ it('no token and no configured secret in the output of a worker (trace level, lo
 
   // What an operator runs afterwards, and the error paths that print connection details.
   const [sentId, failedId] = ids;
-  const cli = [
-    await runCli(['status'], env),
-    await runCli(['list', '--json'], env),
-    await runCli(['show', sentId!], env),
-    await runCli(['show', failedId!, '--json'], env),
-    await runCli(['replay', failedId!, '--dry-run'], env),
-    await runCli(['show', failedId!], { ...env, DATABASE_URL: `postgres://mailroom:${encodeURIComponent(secrets.MAILJET_API_SECRET!)}@127.0.0.1:${await freePort()}/nowhere` }),
-    await runCli(['worker'], { ...env, SMTP_URL: `ftp://mailroom:${secrets['SMTP password']}@example.test` }),
-    await runCli(['worker'], { ...env, MAILJET_API_SECRET: `${secrets.MAILJET_API_SECRET} with spaces` }),
+  const unreachable = `postgres://mailroom:${encodeURIComponent(secrets.MAILJET_API_SECRET!)}@127.0.0.1:${await freePort()}/nowhere`;
+  const commands: [string[], Record<string, string>][] = [
+    [['status'], env],
+    [['list', '--json'], env],
+    [['show', sentId!], env],
+    [['show', failedId!, '--json'], env],
+    [['replay', failedId!, '--dry-run'], env],
+    [['show', failedId!], { ...env, DATABASE_URL: unreachable }],
+    [['worker'], { ...env, SMTP_URL: `ftp://mailroom:${secrets['SMTP password']}@example.test` }],
+    [['worker'], { ...env, MAILJET_API_SECRET: `${secrets.MAILJET_API_SECRET} with spaces` }],
   ];
+  const cli: { code: number | null; output: string }[] = [];
+  for (let i = 0; i < commands.length; i += 2) {
+    cli.push(...(await Promise.all(commands.slice(i, i + 2).map(([args, runEnv]) => runCli(args, runEnv)))));
+  }
   for (const run of cli.slice(0, 5)) expect(run.code, run.output).toBe(0);
   for (const run of cli.slice(5)) expect(run.code, run.output).toBe(1);
 

@@ -19,6 +19,10 @@ export function connect(databaseUrl: string, options: { max?: number; applicatio
   });
   // An idle client that loses its connection emits here; without a listener the process dies.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: a connection the server ends while Kysely
+  // (or anyone) holds it (a restart) would emit an unheard 'error' and kill the process.
+  // The query in flight fails on its own, and pg-pool drops the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {
