@@ -8,8 +8,8 @@ import { enqueueEmail } from '../src/index.ts';
 import { createFailoverTransport } from '../src/transports/failover.ts';
 import { createMailjetTransport } from '../src/transports/mailjet.ts';
 import { createSmtpTransport } from '../src/transports/smtp.ts';
-import type { OutgoingEmail } from '../src/transports/transport.ts';
 import { startMailjetStub, type MailjetStub } from './support/mailjet-stub.ts';
+import { outgoingEmail } from './support/outgoing-email.ts';
 import { useScenario } from './support/scenario.ts';
 import { startInProcessWorker, waitUntil } from './support/worker.ts';
 
@@ -22,15 +22,7 @@ afterAll(async () => {
   await stub?.close();
 });
 
-const email = (to: string, n: number): OutgoingEmail => ({
-  outboxId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  messageId: `<${n}@mailroom.test>`,
-  from: 'no-reply@circles.example',
-  to,
-  subject: `message ${n}`,
-  html: '<p>hi</p>',
-  text: 'hi',
-});
+const email = outgoingEmail;
 
 function chain(options: { failuresToOpen: number; probeAfterMs: number }, apiSecret = stub.apiSecret) {
   return createFailoverTransport(
