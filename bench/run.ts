@@ -3,6 +3,7 @@
 // baseline from the same run; see docs/performance.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { benchDrain } from './drain.ts';
 import { benchEnqueue } from './enqueue.ts';
 import { benchRender } from './render.ts';
 import { benchDatabase } from './support/database.ts';
@@ -10,8 +11,8 @@ import { benchThroughput } from './throughput.ts';
 import { benchTransports } from './transports.ts';
 
 const only = process.argv[2];
-if (only && !['enqueue', 'throughput', 'render', 'transports'].includes(only)) {
-  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput, render or transports)`);
+if (only && !['enqueue', 'throughput', 'render', 'transports', 'drain'].includes(only)) {
+  console.error(`bench: unknown benchmark "${only}" (enqueue, throughput, render, transports or drain)`);
   process.exit(2);
 }
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -76,6 +77,22 @@ try {
     const figures = await benchTransports(database, { emails: transportEmails });
     results.transports = figures;
     console.log(`\nPer transport against local stand-ins (${transportEmails} emails; direct = transport.send(), 50 in flight)`);
+    console.table(figures);
+  }
+  if (only === 'drain') {
+    // Minutes long (60 s per variant per round): only when asked for.
+    const options = {
+      seconds: Number(process.env.BENCH_DRAIN_SECONDS ?? 60),
+      warmupSeconds: Number(process.env.BENCH_DRAIN_WARMUP_SECONDS ?? 5),
+      renderThreads: (process.env.BENCH_RENDER_THREADS ?? '0,1').split(',').map(Number),
+      rounds: Number(process.env.BENCH_DRAIN_ROUNDS ?? 1),
+      transports: (process.env.BENCH_DRAIN_TRANSPORTS ?? 'smtp,accept').split(',') as ('smtp' | 'accept')[],
+      // e.g. BENCH_DRAIN_ENV=WORKER_CONCURRENCY=4,WORKER_BATCH_SIZE=100
+      env: Object.fromEntries((process.env.BENCH_DRAIN_ENV ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string])),
+    };
+    console.log(`Sustained drain, ${options.seconds} s per variant after ${options.warmupSeconds} s warm-up (issue #7 target 2: smtp >= 0.7x baseline, accept >= 1,300/s)`);
+    const figures = await benchDrain(database, options);
+    results.drain = figures;
     console.table(figures);
   }
 } finally {
