@@ -3,6 +3,7 @@
 // baseline from the same run; see docs/performance.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { benchDrain } from './drain.ts';
 import { benchEnqueue } from './enqueue.ts';
 import { benchExplain } from './explain.ts';
 import { benchRender } from './render.ts';
@@ -15,7 +16,7 @@ import { benchTransports } from './transports.ts';
 import { benchWorkers } from './workers.ts';
 
 const only = process.argv[2];
-const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup', 'explain'];
+const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup', 'explain', 'drain'];
 if (only && !BENCHES.includes(only)) {
   console.error(`bench: unknown benchmark "${only}" (one of ${BENCHES.join(', ')})`);
   process.exit(2);
@@ -127,6 +128,22 @@ try {
     results.scale = figures;
     console.log(`\nScale: enqueue, throughput and latency on an empty outbox, then beside ${historyRows} historical rows (seeded in ${figures.seedSeconds} s); target within 1.1x`);
     console.table(Object.entries(figures.ratios).map(([figure, ratio]) => ({ figure, 'with history / empty': ratio })));
+  }
+  if (only === 'drain') {
+    // Minutes long (60 s per variant per round): only when asked for.
+    const options = {
+      seconds: Number(process.env.BENCH_DRAIN_SECONDS ?? 60),
+      warmupSeconds: Number(process.env.BENCH_DRAIN_WARMUP_SECONDS ?? 5),
+      renderThreads: (process.env.BENCH_RENDER_THREADS ?? '0,1').split(',').map(Number),
+      rounds: Number(process.env.BENCH_DRAIN_ROUNDS ?? 1),
+      transports: (process.env.BENCH_DRAIN_TRANSPORTS ?? 'smtp,accept').split(',') as ('smtp' | 'accept')[],
+      // e.g. BENCH_DRAIN_ENV=WORKER_CONCURRENCY=4,WORKER_BATCH_SIZE=100
+      env: Object.fromEntries((process.env.BENCH_DRAIN_ENV ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string])),
+    };
+    console.log(`Sustained drain, ${options.seconds} s per variant after ${options.warmupSeconds} s warm-up (issue #7 target 2: smtp >= 0.7x baseline, accept >= 1,300/s)`);
+    const figures = await benchDrain(database, options);
+    results.drain = figures;
+    console.table(figures);
   }
 } finally {
   await database.close();

@@ -2,10 +2,11 @@
 // 5-7 ms per email against under 1 ms without (LIBRARIES.md), and mail clients
 // do not care.
 import { createElement } from 'react';
-import { render, toPlainText } from 'react-email';
+import { render } from 'react-email';
 import type { RenderContext } from '../../emails/components/render-context.ts';
 import { RenderError } from '../errors.ts';
 import { getTemplate } from './catalogue.ts';
+import { toPlainText } from './plain-text.ts';
 
 export interface RenderedEmail {
   subject: string;
