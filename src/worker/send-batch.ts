@@ -26,8 +26,6 @@ export interface SenderOptions {
   abortSignal: AbortSignal;
   /** Counts each recorded attempt for /metrics. */
   metrics?: Metrics;
-  /** Renders an email (a render thread pool, src/templates/render-pool.ts); renderEmail inline by default. */
-  render?: typeof renderEmail;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
@@ -100,7 +98,7 @@ async function sendOne(
 
 async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase): Promise<AttemptResult> {
   try {
-    const rendered = await (options.render ?? renderEmail)(row.template, row.props, {
+    const rendered = await renderEmail(row.template, row.props, {
       baseUrl: options.frontendBaseUrl,
       ...(row.locale ? { locale: row.locale } : {}),
     });
