@@ -134,7 +134,6 @@ try {
     const options = {
       seconds: Number(process.env.BENCH_DRAIN_SECONDS ?? 60),
       warmupSeconds: Number(process.env.BENCH_DRAIN_WARMUP_SECONDS ?? 5),
-      renderThreads: (process.env.BENCH_RENDER_THREADS ?? '0,1').split(',').map(Number),
       rounds: Number(process.env.BENCH_DRAIN_ROUNDS ?? 1),
       transports: (process.env.BENCH_DRAIN_TRANSPORTS ?? 'smtp,accept').split(',') as ('smtp' | 'accept')[],
       // e.g. BENCH_DRAIN_ENV=WORKER_CONCURRENCY=4,WORKER_BATCH_SIZE=100

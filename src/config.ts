@@ -119,8 +119,6 @@ const schema = z
     // Sender: jobs per batch and batches in flight per process.
     WORKER_BATCH_SIZE: int(1, 500).default(50),
     WORKER_CONCURRENCY: int(1, 64).default(2),
-    // Worker threads that render emails (0: on the sender's own thread); docs/performance.md.
-    RENDER_THREADS: int(0, 16).default(0),
     // How long a job may stay active before the sweeper treats its worker as dead.
     WORKER_JOB_TIMEOUT_S: int(1, 86_400).default(120),
     SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),

@@ -29,8 +29,6 @@ export interface SenderOptions {
   metrics?: Metrics;
   /** RATE_LIMIT_*: rows without a permit wait (pending) instead of being sent; unset: no limits. */
   rateLimits?: RateLimits;
-  /** Renders an email (a render thread pool, src/templates/render-pool.ts); renderEmail inline by default. */
-  render?: typeof renderEmail;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
@@ -109,7 +107,7 @@ async function sendOne(
 
 async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase): Promise<AttemptResult> {
   try {
-    const rendered = await (options.render ?? renderEmail)(row.template, row.props, {
+    const rendered = await renderEmail(row.template, row.props, {
       baseUrl: options.frontendBaseUrl,
       ...(row.locale ? { locale: row.locale } : {}),
     });

@@ -8,7 +8,6 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
 import { rateLimitsFromConfig } from '../ratelimit/permits.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
-import { createRenderPool } from '../templates/render-pool.ts';
 import type { Transport } from '../transports/index.ts';
 import { sendBatch } from './send-batch.ts';
 import { sweepLostRows } from './sweeper.ts';
@@ -29,7 +28,7 @@ export interface Worker {
    */
   stop(): Promise<void>;
   /** Liveness of the loops, for /readyz. */
-  health(): { relayLastClaimAt: number; sweeperLastRunAt: number; inFlightBatches: number; renderThreads: number };
+  health(): { relayLastClaimAt: number; sweeperLastRunAt: number; inFlightBatches: number };
   /** Loops that have not run for far longer than their interval (empty when all is well). */
   stalledLoops(now?: number): string[];
 }
@@ -38,8 +37,6 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
   let stopping = false;
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
-  // RENDER_THREADS > 0: emails render on worker threads, not on this one (docs/performance.md).
-  const renderPool = createRenderPool({ threads: config.RENDER_THREADS, logger });
   const senderOptions = {
     pool: db.pool,
     transport,
@@ -50,7 +47,6 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
     retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
     isStopping: () => stopping,
     abortSignal: abort.signal,
-    render: renderPool.render,
     ...(metrics ? { metrics } : {}),
     rateLimits: rateLimitsFromConfig(config),
   };
@@ -126,17 +122,11 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
           await Promise.allSettled([...inFlight]);
         }
         await boss.stop({ graceful: true, timeout: 2_000, close: true });
-        await renderPool.close();
         await transport.close();
       })();
       return stopped;
     },
-    health: () => ({
-      relayLastClaimAt: relay.lastClaimAt(),
-      sweeperLastRunAt,
-      inFlightBatches: inFlight.size,
-      renderThreads: renderPool.threads(),
-    }),
+    health: () => ({ relayLastClaimAt: relay.lastClaimAt(), sweeperLastRunAt, inFlightBatches: inFlight.size }),
     stalledLoops(now = Date.now()) {
       // Generous bounds: a claim or a sweep can wait out a slow database, and the
       // relay backs off up to 30 s after errors; stalled means stuck, not slow.
