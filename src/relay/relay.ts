@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { claimDueRows } from './claim.ts';
 
 export interface RelayOptions {
+  /** A pool from connect() (src/db/connect.ts), which listens for errors on checked-out clients. */
   pool: pg.Pool;
   boss: PgBoss;
   logger: Logger;
@@ -52,13 +53,11 @@ export function startRelay(options: RelayOptions): Relay {
     while (!stopping) {
       let claimed = 0;
       try {
+        // A connection lost mid-claim (a PostgreSQL restart) is heard by the pool's
+        // own listener (src/db/connect.ts); here a failed claim only hands its client
+        // back as broken, so the pool replaces it instead of reusing it.
         const client = await options.pool.connect();
-        // The pool listens for errors only on idle clients. A connection the server
-        // ends while we hold it (a PostgreSQL restart) emits 'error' on the client:
-        // unheard, that kills the process. Listen, and discard such a client.
-        let lost: Error | undefined;
-        const onLost = (error: Error) => (lost = error);
-        client.on('error', onLost);
+        let failed: Error | undefined;
         try {
           const rows = await claimDueRows(client, options.boss, {
             batchSize: options.batchSize,
@@ -66,11 +65,10 @@ export function startRelay(options: RelayOptions): Relay {
           });
           claimed = rows.length;
         } catch (error) {
-          lost ??= error as Error;
+          failed = error as Error;
           throw error;
         } finally {
-          client.removeListener('error', onLost);
-          client.release(lost);
+          client.release(failed);
         }
         lastClaimAt = Date.now();
         failures = 0;
