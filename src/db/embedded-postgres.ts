@@ -117,6 +117,11 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `port` if nothing listens on it, else any free port. */
+export async function portOrFree(port: number): Promise<number> {
+  return (await isPortFree(port)) ? port : freePort();
+}
+
 export function isPortFree(port: number): Promise<boolean> {
   return new Promise((resolveFree) => {
     const server = createServer();

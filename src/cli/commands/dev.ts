@@ -3,7 +3,7 @@
 // through the capture transport into .data/mail.
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config.ts';
-import { freePort, isPortFree, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded-postgres.ts';
+import { portOrFree, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded-postgres.ts';
 import { buildServer, type Server } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
@@ -26,7 +26,7 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
     const dataDir = resolve(options.dataDir);
-    const port = (await isPortFree(DEFAULT_EMBEDDED_PORT)) ? DEFAULT_EMBEDDED_PORT : await freePort();
+    const port = await portOrFree(DEFAULT_EMBEDDED_PORT);
     logger.info({ dataDir, port }, 'starting embedded PostgreSQL');
     embedded = await startEmbeddedPostgres({ dataDir, port, database: 'mailroom' });
     databaseUrl = embedded.url;
@@ -52,8 +52,7 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
     });
     // The default port may be taken by another project's dev server: take any
     // free one then, unless PORT was asked for explicitly.
-    const keepPort = Boolean(process.env.PORT) || (await isPortFree(config.PORT));
-    const port = keepPort ? config.PORT : await freePort();
+    const port = process.env.PORT ? config.PORT : await portOrFree(config.PORT);
     const address = await server.listen({ port, host: config.HOST, listenTextResolver: () => '' });
     const httpServer = server;
     onShutdownSignal(async () => {

@@ -28,6 +28,11 @@ export interface FilterFlags {
   since?: string;
 }
 
+/** Whether any filter flag was given (replay and cancel take ids or filters, not both). */
+function hasFilter(flags: FilterFlags): boolean {
+  return flags.status !== undefined || flags.template !== undefined || flags.since !== undefined || flags.recipient !== undefined;
+}
+
 export function toFilter(flags: FilterFlags): RowFilter {
   const filter: RowFilter = {};
   if (flags.status !== undefined) filter.status = checkStatus(flags.status, '--status');
@@ -99,7 +104,7 @@ export async function replayCommand(
   ids: string[],
   flags: FilterFlags & { dryRun?: boolean; resend?: boolean; json?: boolean },
 ): Promise<void> {
-  const byFilter = flags.status !== undefined || flags.template !== undefined || flags.since !== undefined || flags.recipient !== undefined;
+  const byFilter = hasFilter(flags);
   if (ids.length > 0 && byFilter) throw new ValidationError('id', 'give either ids or filters (--status, --template, --since), not both');
   if (ids.length === 0 && !byFilter) throw new ValidationError('id', 'give one or more ids, or --status failed [--template T] [--since 1h]');
   const options = { dryRun: flags.dryRun ?? false, resend: flags.resend ?? false };
@@ -118,7 +123,7 @@ export async function replayCommand(
 }
 
 export async function cancelCommand(ids: string[], flags: FilterFlags & { dryRun?: boolean; json?: boolean } = {}): Promise<void> {
-  const byFilter = flags.status !== undefined || flags.template !== undefined || flags.since !== undefined || flags.recipient !== undefined;
+  const byFilter = hasFilter(flags);
   if (ids.length > 0 && byFilter) throw new ValidationError('id', 'give either ids or filters (--status, --template, --recipient, --since), not both');
   if (ids.length === 0 && !byFilter) throw new ValidationError('id', 'give one or more ids, or filters such as --template digest --status pending');
   await withDb(async (db) => {
