@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/migrate.ts';
+import { dropDatabase } from '../../test/support/database.ts';
 
 export interface BenchDatabase {
   url: string;
@@ -40,14 +41,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
     async close() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
-      // Pools end before their sockets close: let leaving sessions go first, or the
-      // forced drop's FATAL reaches a client nobody listens to and crashes the bench.
-      for (let waited = 0; waited < 2_000; waited += 25) {
-        const { rows } = await client.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
-        if (rows[0].n === 0) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      await client.query(`drop database if exists ${name} with (force)`);
+      await dropDatabase(client, name);
       await client.end();
       await stop();
     },

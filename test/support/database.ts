@@ -52,19 +52,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: url.toString(),
     name,
     drop: () =>
-      (dropped ??= withPg(adminUrl, async (admin) => {
-        // pg's Pool.end() resolves before its sockets have closed; a forced drop that
-        // lands in between terminates them, and the FATAL reaches a client nobody
-        // listens to any more: an uncaught error that fails the run. Give sessions
-        // that are leaving a moment (at most 2 s) to go first.
-        for (let waited = 0; waited < 2_000; waited += 25) {
-          const { rows } = await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
-          if (rows[0].n === 0) break;
-          await new Promise((r) => setTimeout(r, 25));
-        }
-        await admin.query(`drop database if exists ${quote(name)} with (force)`);
-      })),
+      (dropped ??= withPg(adminUrl, (admin) => dropDatabase(admin, name))),
   };
+}
+
+/**
+ * Drop a database that pools have just left. pg's Pool.end() resolves before its
+ * sockets have closed; a forced drop that lands in between terminates them, and the
+ * FATAL reaches a client nobody listens to any more: an uncaught error that fails
+ * the run. Give sessions that are leaving a moment (at most 2 s) to go first.
+ */
+export async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
+  for (let waited = 0; waited < 2_000; waited += 25) {
+    const { rows } = await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+    if (rows[0].n === 0) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await admin.query(`drop database if exists ${quote(name)} with (force)`);
 }
 
 /** Run `fn` with a connected pg.Client on `url`, and close it afterwards. */
