@@ -7,7 +7,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail, ValidationError } from '../src/index.ts';
+import { enqueueEmail, enqueueEmails, ValidationError } from '../src/index.ts';
 import { useScenario } from './support/scenario.ts';
 import { waitUntil } from './support/worker.ts';
 
@@ -52,6 +52,24 @@ describe('the send span continues the enqueuing request', () => {
     expect(send!.parentSpanContext?.spanId).toBe(requestSpanId);
     expect(send!.name).toBe('mailroom.send verify-email');
     expect(send!.attributes).toMatchObject({ 'mailroom.template': 'verify-email', 'mailroom.outcome': 'sent', 'mailroom.transport': 'smtp', 'mailroom.attempt': 1 });
+  });
+
+  it('a fan-out (enqueueEmails) stores the request\'s traceparent on every row', async () => {
+    const tracer = trace.getTracer('test-app');
+    let traceparent = '';
+    const ids = await tracer.startActiveSpan('POST /circles/:id/media', async (span) => {
+      traceparent = `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
+      try {
+        return await enqueueEmails(s.pool, [
+          { template: 'verify-email', to: 'fan1@example.test', props },
+          { template: 'verify-email', to: 'fan2@example.test', props },
+        ]);
+      } finally {
+        span.end();
+      }
+    });
+    const { rows } = await s.pool.query('select traceparent from mailroom.outbox where id = any($1)', [ids]);
+    expect(rows.map((r) => r.traceparent)).toEqual([traceparent, traceparent]);
   });
 
   it('each retry is its own span in the same trace, the failed one marked as an error', async () => {

@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.ts';
 import type { TemplateName } from '../templates/catalogue.ts';
+import { enqueuedCounter } from '../metrics/enqueued-counter.ts';
+import { currentTraceparent } from '../tracing/trace-context.ts';
 import { run, type EnqueueEmail, type Executor } from './enqueue-email.ts';
 import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 
@@ -12,11 +14,11 @@ import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 // that collided on its key is then looked up by key.
 const INSERT_MANY = `
   insert into mailroom.outbox as o
-    (id, template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale)
+    (id, template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale, traceparent)
   select e.id, t.name, e.recipient, e.props, e.idempotency_key, coalesce(e.send_after, now()),
-         coalesce(e.not_after, now() + t.ttl), coalesce(e.priority, t.priority), t.max_attempts, e.locale
-    from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
-           with ordinality as e(id, template, recipient, props, idempotency_key, send_after, not_after, priority, locale, n)
+         coalesce(e.not_after, now() + t.ttl), coalesce(e.priority, t.priority), t.max_attempts, e.locale, e.traceparent
+    from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[], $10::text[])
+           with ordinality as e(id, template, recipient, props, idempotency_key, send_after, not_after, priority, locale, traceparent, n)
     join mailroom.template t on t.name = e.template
    order by e.n
   on conflict (idempotency_key) do nothing
@@ -42,6 +44,7 @@ export async function enqueueEmails(executor: Executor, emails: readonly AnyEmai
     }
   });
   const ids = requests.map(() => randomUUID());
+  const active = currentTraceparent();
   const column = <K extends keyof EnqueueRequest>(key: K) => requests.map((r) => r[key] ?? null);
   const inserted = await run(executor, INSERT_MANY, [
     ids,
@@ -53,10 +56,15 @@ export async function enqueueEmails(executor: Executor, emails: readonly AnyEmai
     column('notAfter'),
     column('priority'),
     column('locale'),
+    // As enqueueEmail(): the caller's trace, so each send span continues it.
+    requests.map((r) => r.traceparent ?? active),
   ]);
+  const written = new Set(inserted.map((row) => row.id));
+  for (const [i, request] of requests.entries()) {
+    if (written.has(ids[i]!)) enqueuedCounter.inc({ template: request.template });
+  }
   if (inserted.length === ids.length) return ids;
 
-  const written = new Set(inserted.map((row) => row.id));
   const keys = requests.filter((r, i) => !written.has(ids[i]!) && r.idempotencyKey != null).map((r) => r.idempotencyKey!);
   const existing = new Map(
     (await run<{ id: string; idempotency_key: string }>(executor, BY_KEYS, [keys])).map((row) => [row.idempotency_key, row.id]),
