@@ -1,6 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// The product (emails/, app/, mailroom.config.ts) imports 'mailroom' and its
+// subpaths like any app. In this repository they resolve to the TypeScript source
+// (each export's `mailroom-source` target in package.json), never to a stale dist/.
+const root = fileURLToPath(new URL('.', import.meta.url));
+const { exports } = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, string | Record<string, string>> };
+const alias = Object.entries(exports)
+  .filter(([, target]) => typeof target === 'object' && target['mailroom-source'])
+  .map(([subpath, target]) => ({
+    find: new RegExp(`^mailroom${subpath.slice(1).replace(/[/]/g, '\\/')}$`),
+    replacement: root + (target as Record<string, string>)['mailroom-source']!.slice(2),
+  }));
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
     // One PostgreSQL per run (TEST_DATABASE_URL, Testcontainers or embedded) and a

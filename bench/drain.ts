@@ -9,14 +9,15 @@ import { loadavg } from 'node:os';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { launchWorker } from '../src/cli/commands/worker.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/cli/env.ts';
 import { createLogger } from '../src/logger.ts';
-import { renderEmail } from '../src/templates/render.ts';
+import { renderEmail } from '../test/support/mailroom.ts';
 import { createAcceptTransport, launchWorkerWith } from './support/accept-transport.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { insertBacklog } from './support/outbox.ts';
 import { round } from './support/stats.ts';
+import { config as productConfig } from '../test/support/mailroom.ts';
 
 export interface DrainFigures {
   round: number;
@@ -126,7 +127,7 @@ async function drain(
   })();
   const worker =
     transport === 'smtp'
-      ? await launchWorker(loadConfig(env), databaseUrl, createLogger({ level: 'silent' }))
+      ? await launchWorker(productConfig, loadConfig(env), databaseUrl, createLogger({ level: 'silent' }))
       : await launchWorkerWith(env, createAcceptTransport());
   const sent = async () => (await pool.query<{ n: number }>(`select count(*)::int as n from mailroom.outbox where status = 'sent'`)).rows[0]!.n;
   try {

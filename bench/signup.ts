@@ -3,14 +3,15 @@
 // rounds: the enqueue's share of a request. Requests go through fastify.inject (the
 // whole Fastify pipeline and the real transaction, no sockets). At the default
 // scrypt cost the password hash dominates; at cost 10 the transaction shows.
-import type { Outbox } from '../src/app/context.ts';
-import { migrateApp } from '../src/app/index.ts';
+import type { Outbox } from '../app/context.ts';
+import { migrateApp } from '../app/index.ts';
 import { connect } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
-import { enqueueEmail, enqueueEmails } from '../src/index.ts';
+import { enqueueEmail, enqueueEmails } from '../test/support/mailroom.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { alternatingRounds } from './support/stats.ts';
+import { appConfig } from '../test/support/app-config.ts';
 
 export interface SignupFigures {
   passwordCost: number;
@@ -21,7 +22,7 @@ export interface SignupFigures {
   p95Ms: number;
 }
 
-const withoutEmail: Outbox = { enqueueEmail: async () => 'skipped', enqueueEmails: async () => [] };
+const withoutEmail: Outbox = { enqueue: async () => 'skipped', enqueueMany: async () => [] };
 
 async function runVariant(server: Server, clients: number, seconds: number, counter: { n: number }): Promise<number[]> {
   const latencies: number[] = [];
@@ -53,8 +54,8 @@ export async function benchSignup(database: BenchDatabase, options: { seconds: n
   try {
     for (const passwordCost of [15, 10]) {
       const app = (outbox: Outbox) =>
-        buildServer({ db, logger, app: { authRateLimit: { max: 1e9, timeWindowMs: 60_000 }, passwordCost, outbox } });
-      const servers = { with: app({ enqueueEmail, enqueueEmails }), without: app(withoutEmail) };
+        buildServer({ db, logger, config: appConfig({ authRateLimit: { max: 1e9, timeWindowMs: 60_000 }, passwordCost, outbox }) });
+      const servers = { with: app({ enqueue: enqueueEmail, enqueueMany: enqueueEmails }), without: app(withoutEmail) };
       await Promise.all([servers.with.ready(), servers.without.ready()]);
       await runVariant(servers.with, options.clients, 1, counter); // warm-up
       const measured = await alternatingRounds(options.rounds, (variant) => runVariant(servers[variant], options.clients, options.seconds, counter));

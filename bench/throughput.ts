@@ -4,13 +4,14 @@
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { launchWorker } from '../src/cli/commands/worker.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/cli/env.ts';
 import { createLogger } from '../src/logger.ts';
-import { enqueueEmail, renderEmail } from '../src/index.ts';
+import { enqueueEmail, renderEmail } from '../test/support/mailroom.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round, summarise } from './support/stats.ts';
+import { config as productConfig } from '../test/support/mailroom.ts';
 
 const props = { name: 'Ada', token: 'bench-token-0123456789abcdef' };
 
@@ -59,7 +60,7 @@ export async function benchThroughput(database: BenchDatabase, options: { emails
     sink.messageIds.clear();
     const before = sink.received();
     const config = loadConfig(env);
-    const worker = await launchWorker(config, database.url, createLogger({ level: 'silent' }));
+    const worker = await launchWorker(productConfig, config, database.url, createLogger({ level: 'silent' }));
     const start = performance.now();
     await waitForSent(pool, options.emails);
     const mailroomPerSecond = options.emails / ((performance.now() - start) / 1000);

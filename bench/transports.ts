@@ -6,15 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { launchWorker } from '../src/cli/commands/worker.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/cli/env.ts';
 import { createLogger } from '../src/logger.ts';
-import { renderEmail } from '../src/templates/render.ts';
-import { createTransportFromConfig } from '../src/transports/index.ts';
+import { renderEmail } from '../test/support/mailroom.ts';
+import { createTransportFromConfig } from '../src/cli/transport-from-env.ts';
 import { startMailjetStub } from '../test/support/mailjet-stub.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round } from './support/stats.ts';
+import { config as productConfig } from '../test/support/mailroom.ts';
 
 export interface TransportFigures {
   transport: string;
@@ -64,7 +65,7 @@ export async function benchTransports(database: BenchDatabase, options: { emails
 
       await clearRecentRows(pool);
       await insertBacklog(pool, options.emails, props);
-      const worker = await launchWorker(config, database.url, createLogger({ level: 'silent' }));
+      const worker = await launchWorker(productConfig, config, database.url, createLogger({ level: 'silent' }));
       const start = performance.now();
       await waitForSent(pool, options.emails);
       const mailroomPerSecond = options.emails / ((performance.now() - start) / 1000);

@@ -1,21 +1,9 @@
 // Tells the inviter that the invitation was declined. No token: it links to the circle.
-import { z } from 'zod';
-import { displayName, headerText, pathId } from '../src/templates/schema-helpers.ts';
 import { CallToAction, Layout, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/invitation-declined.ts';
-
-export const schema = z.object({
-  inviterName: displayName.optional(),
-  inviteeEmail: headerText.max(254).pipe(z.email()),
-  circleName: displayName,
-  circleId: pathId,
-});
-export type InvitationDeclinedProps = z.infer<typeof schema>;
-export const sensitiveProps = [] as const;
-export const headerProps = ['inviteeEmail', 'circleName'] as const;
-export const subject = (props: InvitationDeclinedProps, locale?: string) => pick(strings, locale).subject(props);
+import { previewProps, type InvitationDeclinedProps } from './invitation-declined.template.ts';
 
 export default function InvitationDeclined({ inviterName, inviteeEmail, circleName, circleId, baseUrl, locale }: InvitationDeclinedProps & RenderContext) {
   const t = pick(strings, locale);
@@ -29,9 +17,4 @@ export default function InvitationDeclined({ inviterName, inviteeEmail, circleNa
   );
 }
 
-InvitationDeclined.PreviewProps = {
-  inviterName: 'Ada',
-  inviteeEmail: 'charles@example.com',
-  circleName: 'The Lovelace family',
-  circleId: 'c_42',
-} satisfies InvitationDeclinedProps;
+InvitationDeclined.PreviewProps = previewProps;

@@ -1,16 +1,9 @@
 // Security notice after a password change; points to the reset flow in case it was not the user.
-import { z } from 'zod';
-import { displayName, instant } from '../src/templates/schema-helpers.ts';
 import { CallToAction, Layout, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/password-changed.ts';
-
-export const schema = z.object({ name: displayName.optional(), changedAt: instant });
-export type PasswordChangedProps = z.infer<typeof schema>;
-export const sensitiveProps = [] as const;
-export const headerProps = [] as const;
-export const subject = (_props: PasswordChangedProps, locale?: string) => pick(strings, locale).subject;
+import { previewProps, type PasswordChangedProps } from './password-changed.template.ts';
 
 export default function PasswordChanged({ name, changedAt, baseUrl, locale }: PasswordChangedProps & RenderContext) {
   const t = pick(strings, locale);
@@ -26,4 +19,4 @@ export default function PasswordChanged({ name, changedAt, baseUrl, locale }: Pa
   );
 }
 
-PasswordChanged.PreviewProps = { name: 'Ada', changedAt: '2026-11-28T12:34:00Z' } satisfies PasswordChangedProps;
+PasswordChanged.PreviewProps = previewProps;

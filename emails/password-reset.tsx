@@ -1,16 +1,9 @@
 // A single-use link to choose a new password. It expires soon, and says when.
-import { z } from 'zod';
-import { displayName, instant, token } from '../src/templates/schema-helpers.ts';
 import { CallToAction, Layout, Muted, Paragraph } from './components/layout.tsx';
 import { appLink } from './components/links.ts';
 import { formatDateTime, pick, type RenderContext } from './components/render-context.ts';
 import { strings } from './strings/password-reset.ts';
-
-export const schema = z.object({ token, name: displayName.optional(), expiresAt: instant });
-export type PasswordResetProps = z.infer<typeof schema>;
-export const sensitiveProps = ['token'] as const;
-export const headerProps = [] as const;
-export const subject = (_props: PasswordResetProps, locale?: string) => pick(strings, locale).subject;
+import { previewProps, type PasswordResetProps } from './password-reset.template.ts';
 
 export default function PasswordReset({ token, name, expiresAt, baseUrl, locale }: PasswordResetProps & RenderContext) {
   const t = pick(strings, locale);
@@ -26,8 +19,4 @@ export default function PasswordReset({ token, name, expiresAt, baseUrl, locale 
   );
 }
 
-PasswordReset.PreviewProps = {
-  token: 'preview-reset-token-01234',
-  name: 'Ada',
-  expiresAt: '2026-11-28T13:00:00Z',
-} satisfies PasswordResetProps;
+PasswordReset.PreviewProps = previewProps;

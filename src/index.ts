@@ -1,7 +1,16 @@
-// mailroom's public API for applications.
-export { enqueueEmail, type EnqueueEmail, type Executor } from './outbox/enqueue-email.ts';
-export { enqueueEmails } from './outbox/enqueue-emails.ts';
+// mailroom's main entry point: what an app needs to declare its emails and enqueue
+// them. It loads no React, no pg-boss, no prom-client and no Fastify: a process that
+// only enqueues pays for zod and its own templates' schemas.
+//   mailroom/worker      startWorker(), renderEmail()
+//   mailroom/transports  the Transport contract and smtp, mailjet, capture, failover
+//   mailroom/admin       the admin pages as a Fastify plugin, and the HTTP server
+//   mailroom/migrate     migrate(): mailroom's schema and the config's catalogue
+//   mailroom/testing     what an app's own tests use
+export { defineTemplate, DefinitionError, DEFAULT_POLICY } from './templates/define.ts';
+export type { DeliveryPolicy, EmailComponent, RenderContext, TemplateDefinition, TemplateOptions, Templates } from './templates/define.ts';
+export { defineConfig } from './define-config.ts';
+export type { MailroomConfig, RoutesContext, TemplateName, TemplateProps } from './define-config.ts';
+export { createMailroom, type Mailroom } from './outbox/create-mailroom.ts';
+export type { AnyEmail, EnqueueEmail } from './outbox/enqueue-email.ts';
+export type { Executor, Queryable } from './outbox/executor.ts';
 export { ValidationError } from './errors.ts';
-export { catalogue, templateNames, type TemplateName, type TemplateProps } from './templates/catalogue.ts';
-export { renderEmail, type RenderedEmail } from './templates/render.ts';
-export { migrate } from './migrate.ts';

@@ -8,11 +8,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Db } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { createLogger } from '../src/logger.ts';
 import { launchBrowser } from './support/browser.ts';
 import { useScenario } from './support/scenario.ts';
 import { waitUntil } from './support/worker.ts';
+import { config as productConfig } from './support/mailroom.ts';
 
 const TOKEN = 'chromium-admin-token-0123456789abcdef';
 const SECRET = 'secret-token-0123456789abcdef';
@@ -26,7 +27,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   db = connect(s.database.url, { max: 3, applicationName: 'mailroom-test-admin-ui' });
-  server = buildServer({ db, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), adminToken: TOKEN, frontendBaseUrl: 'https://app.example' });
+  server = buildServer({ config: productConfig, db, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), adminToken: TOKEN, frontendBaseUrl: 'https://app.example' });
   base = await server.listen({ port: 0, host: '127.0.0.1' });
   browser = await launchBrowser();
 });

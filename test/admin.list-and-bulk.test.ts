@@ -14,6 +14,7 @@ import {
 import { readFilter } from '../src/admin/http/plugin.tsx';
 import { signInAdmin } from './support/admin.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { config as productConfig } from './support/mailroom.ts';
 
 let database: TestDatabase;
 let db: Db;
@@ -140,7 +141,7 @@ describe('acting on every row of a filter', () => {
 
   it('over HTTP: a changed count shows the new count to confirm (409) instead of acting', async () => {
     const token = 'list-and-bulk-admin-token-0123456789';
-    const server: Server = buildServer({ db, logger: createLogger({ level: 'silent' }), adminToken: token });
+    const server: Server = buildServer({ config: productConfig, db, logger: createLogger({ level: 'silent' }), adminToken: token });
     try {
       await seed(2, { status: 'failed', template: 'new-media-alert' });
       const admin = await signInAdmin(server, token);
@@ -165,7 +166,7 @@ describe('acting on every row of a filter', () => {
 describe('the suppression list page', () => {
   it('adds (checking the address), finds by prefix (a % is a character), and removes', async () => {
     const token = 'suppression-admin-token-0123456789';
-    const server: Server = buildServer({ db, logger: createLogger({ level: 'silent' }), adminToken: token });
+    const server: Server = buildServer({ config: productConfig, db, logger: createLogger({ level: 'silent' }), adminToken: token });
     try {
       const { get, post } = await signInAdmin(server, token);
       expect((await post('/admin/suppression/add', { address: 'not an address' })).statusCode).toBe(400);

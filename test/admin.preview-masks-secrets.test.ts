@@ -3,7 +3,7 @@
 // and •••• stands in its place), also for a sent row whose token was scrubbed.
 import { describe, expect, it } from 'vitest';
 import { MASK, maskProps, renderMasked } from '../src/admin/preview.ts';
-import { catalogue, templateNames } from '../src/templates/catalogue.ts';
+import { catalogue, templateCatalogue, templateNames } from './support/mailroom.ts';
 
 const SECRET = 'very-secret-token-0123456789';
 
@@ -13,7 +13,7 @@ describe('renderMasked', () => {
     it(`${name}: renders${sensitiveProps.length ? ', the token masked' : ''}`, async () => {
       const props: Record<string, unknown> = { ...previewProps };
       for (const key of sensitiveProps) props[key] = SECRET;
-      const rendered = await renderMasked({ template: name, props, locale: null }, { baseUrl: 'https://app.example' });
+      const rendered = await renderMasked(templateCatalogue, { template: name, props, locale: null }, { baseUrl: 'https://app.example' });
       for (const part of [rendered.subject, rendered.html, rendered.text]) expect(part).not.toContain(SECRET);
       if (sensitiveProps.length > 0) expect(rendered.text).toContain(MASK);
       expect(rendered.html).toContain('https://app.example/');
@@ -21,14 +21,14 @@ describe('renderMasked', () => {
   }
 
   it('renders a sent row whose token was scrubbed', async () => {
-    const rendered = await renderMasked({ template: 'verify-email', props: { name: 'Ada' }, locale: 'fr' });
+    const rendered = await renderMasked(templateCatalogue, { template: 'verify-email', props: { name: 'Ada' }, locale: 'fr' });
     expect(rendered.text).toContain(MASK);
     expect(rendered.text).toContain('Ada');
   });
 
   it('maskProps masks the sensitive props that are there, and only those', () => {
-    expect(maskProps('verify-email', { token: SECRET, name: 'Ada' })).toEqual({ token: MASK, name: 'Ada' });
-    expect(maskProps('verify-email', { name: 'Ada' })).toEqual({ name: 'Ada' });
-    expect(maskProps('digest', { name: 'Ada' }, '[sensitive]')).toEqual({ name: 'Ada' });
+    expect(maskProps(templateCatalogue, 'verify-email', { token: SECRET, name: 'Ada' })).toEqual({ token: MASK, name: 'Ada' });
+    expect(maskProps(templateCatalogue, 'verify-email', { name: 'Ada' })).toEqual({ name: 'Ada' });
+    expect(maskProps(templateCatalogue, 'digest', { name: 'Ada' }, '[sensitive]')).toEqual({ name: 'Ada' });
   });
 });

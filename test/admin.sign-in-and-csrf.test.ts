@@ -3,13 +3,14 @@
 // SameSite=Strict cookie (never the token), pages without it redirect to sign-in,
 // POSTs without it get 401, and POSTs without the session's CSRF token get 403.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/cli/env.ts';
 import { connect, type Db } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { devAdminToken, sessionCookie, sessionKeys } from '../src/admin/http/session.ts';
 import { formRequest, signInAdmin, submitLogin } from './support/admin.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { config as productConfig } from './support/mailroom.ts';
 
 const TOKEN = 'test-admin-token-0123456789abcdef';
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -21,7 +22,7 @@ let server: Server;
 beforeAll(async () => {
   database = await createTestDatabase();
   db = connect(database.url, { max: 2, applicationName: 'mailroom-test-admin' });
-  server = buildServer({ db, logger, adminToken: TOKEN });
+  server = buildServer({ config: productConfig, db, logger, adminToken: TOKEN });
 });
 afterAll(async () => {
   await server?.close();
@@ -50,7 +51,7 @@ describe('ADMIN_TOKEN', () => {
   });
 
   it('unset: every /admin URL answers 404 saying the pages are off', async () => {
-    const off = buildServer({ db, logger });
+    const off = buildServer({ config: productConfig, db, logger });
     try {
       for (const [method, url] of [['GET', '/admin'], ['GET', '/admin/outbox'], ['POST', '/admin/login']] as const) {
         const response = await off.inject({ method, url });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildServer } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
-import { withOutboxRefusingBoom, linkIn, PASSWORD, tokenOf, useAppScenario, type OutboxRow } from './support/app.ts';
+import { appConfig, withOutboxRefusingBoom, linkIn, PASSWORD, tokenOf, useAppScenario, type OutboxRow } from './support/app.ts';
 
 const s = useAppScenario();
 
@@ -166,7 +166,7 @@ describe('POST /auth/password-reset and /confirm', () => {
 
 describe('rate limits on the auth routes', () => {
   it('answers 429 in the error shape past the limit', async () => {
-    const server = buildServer({ db: s.appDb, logger: createLogger({ level: 'silent' }), app: { authRateLimit: { max: 2, timeWindowMs: 60_000 } } });
+    const server = buildServer({ db: s.appDb, logger: createLogger({ level: 'silent' }), config: appConfig({ authRateLimit: { max: 2, timeWindowMs: 60_000 } }) });
     try {
       const call = () => server.inject({ method: 'POST', url: '/auth/password-reset', payload: { email: 'nobody@example.test' } });
       expect((await call()).statusCode).toBe(202);

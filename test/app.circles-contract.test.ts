@@ -3,7 +3,7 @@
 // where due, and writes nothing when its transaction fails after the token insert.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withOutboxRefusingBoom, linkIn, linksIn, tokenOf, useAppScenario, type OutboxRow } from './support/app.ts';
-import { renderEmail } from '../src/index.ts';
+import { renderEmail } from './support/mailroom.ts';
 
 const s = useAppScenario();
 const count = s.count;

@@ -7,6 +7,7 @@ import { buildServer } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { runCli, spawnCli, testEnv, waitUntil } from './support/worker.ts';
+import { appConfig } from './support/app.ts';
 import pg from 'pg';
 
 let database: TestDatabase;
@@ -55,7 +56,7 @@ it('migrate adds the app schema; serve answers the app routes and registers its 
 it('with PostgreSQL down the server still comes up (the schedules retry in the background) and closes', async () => {
   const url = `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`;
   const down = connect(url, { max: 1 });
-  const server = buildServer({ db: down, logger: createLogger({ level: 'silent' }), app: { schedules: { databaseUrl: url, timeZone: 'UTC' } } });
+  const server = buildServer({ db: down, logger: createLogger({ level: 'silent' }), config: appConfig({ schedules: { databaseUrl: url, timeZone: 'UTC' } }) });
   try {
     await server.ready();
     expect((await server.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

@@ -1,6 +1,6 @@
 // The audit views answer "what happened?" in plain SQL, from real deliveries.
 import { describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { waitUntil } from './support/worker.ts';
 

@@ -19,6 +19,7 @@ import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../src/d
 import { migrate } from '../src/migrate.ts';
 import { seededRandom, startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { spawnCli, statusCounts, testEnv, waitUntil, type ChildWorker } from './support/worker.ts';
+import { config } from './support/mailroom.ts';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261128);
 const TOTAL = Number(process.env.CHAOS_TOTAL ?? 5000);
@@ -47,7 +48,7 @@ beforeAll(async () => {
   dataDir = join(root, 'data');
   port = await freePort();
   postgres = await startEmbeddedPostgres({ dataDir, port, database: 'chaos' });
-  await migrate(postgres.url);
+  await migrate({ databaseUrl: postgres.url, config });
   pool = new pg.Pool({ connectionString: postgres.url, max: 3 });
   pool.on('error', () => {}); // idle clients lose their connection at the restart
   // Enough tries that 451s, hangs, kills and the restart never exhaust a row.

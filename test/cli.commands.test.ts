@@ -2,7 +2,7 @@
 // status / list / show / cancel against a real database.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { runCli } from './support/worker.ts';
 

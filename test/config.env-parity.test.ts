@@ -1,7 +1,8 @@
 // .env.example lists exactly the variables mailroom reads, each under a comment, and
 // its values are ones loadConfig accepts as they are. The code's side: the keys of
-// src/config.ts's zod schema, plus every `process.env.X` the runtime code (src/,
-// emails/, bin/) reads directly. The keys under `# --- docker-compose only ---` are
+// src/cli/env.ts's zod schema, MAILROOM_CONFIG, the reference app's settings
+// (app/settings.ts), plus every `process.env.X` the runtime code (src/, emails/,
+// app/, bin/) reads directly. The keys under `# --- docker-compose only ---` are
 // read by docker-compose.yml, not by mailroom: they must be exactly the variables the
 // compose file interpolates (and that mailroom does not read).
 // test/ and bench/ read their own variables (TEST_DATABASE_URL, BENCH_*): not settings
@@ -10,7 +11,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { configSchema, loadConfig } from '../src/config.ts';
+import { appSettingsSchema } from '../app/settings.ts';
+import { configSchema, loadConfig } from '../src/cli/env.ts';
+import { CONFIG_VARIABLE } from '../src/cli/load-config.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -102,8 +105,9 @@ function compareKeys(what: { left: string; right: string }, left: Iterable<strin
 }
 
 const example = parseEnvExample(read('.env.example'));
-const schemaKeys = Object.keys(configSchema.shape);
-const scanned = ['src', 'emails', 'bin'].flatMap(runtimeFiles);
+// mailroom's own schema, the variable naming the config file, and the reference app's settings.
+const schemaKeys = [...Object.keys(configSchema.shape), CONFIG_VARIABLE, ...Object.keys(appSettingsSchema.shape)];
+const scanned = ['src', 'emails', 'app', 'bin'].flatMap(runtimeFiles);
 const reads = scanned.map((file) => ({ file, ...processEnvReads(read(file)) }));
 const codeKeys = new Set([...schemaKeys, ...reads.flatMap((r) => r.names)]);
 

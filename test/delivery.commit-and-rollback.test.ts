@@ -2,7 +2,7 @@
 // and a committed one is delivered with its attempt on record.
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { waitUntil } from './support/worker.ts';
 

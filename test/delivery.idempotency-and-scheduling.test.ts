@@ -1,7 +1,7 @@
 // Idempotency keys, not_after, send_after and priority, each observed at a real SMTP sink.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../src/cli/commands/worker.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { startInProcessWorker, waitUntil } from './support/worker.ts';
 

@@ -1,7 +1,7 @@
 // Transient failures retry with growing delays; permanent ones fail at once and
 // wait for an operator's replay.
 import { describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { runCli, waitUntil } from './support/worker.ts';
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../src/config.ts';
+import { configSchema } from '../src/cli/env.ts';
 import { connect, type Db } from '../src/db/connect.ts';
 import { freePort } from '../src/db/embedded-postgres.ts';
 import { buildServer, type Server } from '../src/http/server.ts';

@@ -2,7 +2,8 @@
 // caller's transaction, with enqueueEmail()'s rules: validated first, idempotency
 // keys honoured, ids returned in input order, nothing left behind by a rollback.
 import { describe, expect, it } from 'vitest';
-import { enqueueEmails, ValidationError } from '../src/index.ts';
+import { ValidationError } from '../src/index.ts';
+import { enqueueEmails } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 
 const s = useScenario();

@@ -2,7 +2,8 @@
 // from TypeScript (enqueueEmail) and from SQL (mailroom.enqueue).
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { enqueueEmail, ValidationError } from '../src/index.ts';
+import { ValidationError } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 let database: TestDatabase;

@@ -1,6 +1,6 @@
 // Tokens travel in props; they must never reach the logs, whatever the level.
 import { expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { spawnCli, waitUntil } from './support/worker.ts';
 

@@ -3,14 +3,15 @@
 // process turns 503 once its loops stop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchWorker, type RunningWorker } from '../src/cli/commands/worker.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/cli/env.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { createLogger } from '../src/logger.ts';
 import { registerDatabaseGauges } from '../src/metrics/database-gauges.ts';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';
 import { useScenario } from './support/scenario.ts';
 import { statusCounts, waitUntil } from './support/worker.ts';
+import { config as productConfig } from './support/mailroom.ts';
 
 const s = useScenario();
 const props = { name: 'Ada', token: 'metrics-token-0123456789abcdef' };
@@ -34,9 +35,9 @@ describe('GET /metrics after a run of sends', () => {
   beforeAll(async () => {
     const config = loadConfig(s.env({ RETRY_BASE_MS: '50' }));
     metrics = createMetrics();
-    running = await launchWorker(config, config.DATABASE_URL!, createLogger({ level: 'silent' }), metrics);
+    running = await launchWorker(productConfig, config, config.DATABASE_URL!, createLogger({ level: 'silent' }), metrics);
     registerDatabaseGauges(metrics.registry, running.db);
-    server = buildServer({ db: running.db, logger: createLogger({ level: 'silent' }), metrics, stalledLoops: () => running.worker.stalledLoops() });
+    server = buildServer({ config: productConfig, db: running.db, logger: createLogger({ level: 'silent' }), metrics, stalledLoops: () => running.worker.stalledLoops() });
 
     s.sink.respond('refused@example.test', 550);
     s.sink.respond('flaky@example.test', [451]);

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue, enqueueEmail, ValidationError, type TemplateName } from '../src/index.ts';
+import { ValidationError } from '../src/index.ts';
+import { catalogue, enqueueEmail, type TemplateName } from './support/mailroom.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261128);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { RunningWorker } from '../src/cli/commands/worker.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { takeSendPermits } from '../src/ratelimit/permits-sql.ts';
 import { useScenario } from './support/scenario.ts';
 import { startInProcessWorker, waitUntil } from './support/worker.ts';

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { learnFromAttempts } from '../src/ratelimit/permits.ts';
 import type { Transport } from '../src/transports/transport.ts';
 import { startMailjetStub, type MailjetStub } from './support/mailjet-stub.ts';

@@ -5,8 +5,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/migrate.ts';
 import { CLAIM_DUE_ROWS } from '../src/relay/claim.ts';
-import { requiredProps, templateNames, getTemplate } from '../src/templates/catalogue.ts';
+import { requiredProps } from '../src/templates/catalogue.ts';
+import { templateNames } from './support/mailroom.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { catalogue, config } from './support/mailroom.ts';
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -49,13 +51,13 @@ describe('the mailroom schema', () => {
     const { rows } = await pool.query('select name, required_props, header_props, max_attempts, priority from mailroom.template order by name');
     expect(rows.map((r) => r.name)).toEqual([...templateNames].sort());
     const verify = rows.find((r) => r.name === 'verify-email');
-    expect(verify.required_props).toEqual(requiredProps(getTemplate('verify-email')!));
+    expect(verify.required_props).toEqual(requiredProps(catalogue['verify-email']));
     expect(verify.required_props).toEqual(['token']);
     expect(verify.header_props).toEqual(['name']);
   });
 
   it('migrates idempotently: a second run applies nothing', async () => {
-    expect((await migrate(database.url)).applied).toEqual([]);
+    expect((await migrate({ databaseUrl: database.url, config, appMigrations: false })).applied).toEqual([]);
   });
 
   it("claims due rows through the partial index, not by scanning the history", async () => {

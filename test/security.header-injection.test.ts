@@ -4,7 +4,7 @@
 // table, as a careless SQL producer could, so the worker's own defences are tested:
 // every string prop of every template, with CR LF, LF, CR and Unicode line separators.
 import { describe, expect, it } from 'vitest';
-import { catalogue } from '../src/index.ts';
+import { catalogue } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { waitUntil } from './support/worker.ts';
 

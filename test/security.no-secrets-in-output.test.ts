@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded-postgres.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { runCli, spawnCli, waitUntil } from './support/worker.ts';
 

@@ -2,7 +2,8 @@
 // several megabytes and very long recipients (TypeScript and SQL producers), and
 // POST /webhooks/mailjet bodies that are too big, not JSON, or not events.
 import { describe, expect, it } from 'vitest';
-import { enqueueEmail, ValidationError } from '../src/index.ts';
+import { ValidationError } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { useWebhookServer } from './support/webhook-server.ts';
 

@@ -1,7 +1,7 @@
 // Bounces and complaints from Mailjet's webhook stop later email to the address;
 // bad secrets and malformed payloads store nothing. Manual suppressions via the CLI.
 import { describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { basicAuth, useWebhookServer } from './support/webhook-server.ts';
 import { runCli, startInProcessWorker, waitUntil } from './support/worker.ts';

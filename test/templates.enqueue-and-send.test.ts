@@ -3,7 +3,8 @@
 // scrubbed from the row, attempt history kept.
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { enqueueEmail, ValidationError } from '../src/index.ts';
+import { ValidationError } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { waitUntil } from './support/worker.ts';
 

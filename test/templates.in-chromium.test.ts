@@ -3,8 +3,8 @@
 // named like a script stays text: no script runs.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue, templateNames } from '../src/templates/catalogue.ts';
-import { renderEmail } from '../src/templates/render.ts';
+import { catalogue, templateNames } from './support/mailroom.ts';
+import { renderEmail } from './support/mailroom.ts';
 import { launchBrowser } from './support/browser.ts';
 
 const BASE = 'https://circles.example';

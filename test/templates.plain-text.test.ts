@@ -5,9 +5,9 @@
 import { toPlainText as reactEmailToPlainText } from 'react-email';
 import { describe, expect, it } from 'vitest';
 import { formatDateTime } from '../emails/components/render-context.ts';
-import { catalogue, templateNames } from '../src/templates/catalogue.ts';
+import { catalogue, templateNames } from './support/mailroom.ts';
 import { toPlainText } from '../src/templates/plain-text.ts';
-import { renderEmail } from '../src/templates/render.ts';
+import { renderEmail } from './support/mailroom.ts';
 
 const locales = [undefined, 'en', 'fr', 'fr-CA', 'de', 'en-GB'];
 

@@ -7,7 +7,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail, enqueueEmails, ValidationError } from '../src/index.ts';
+import { ValidationError } from '../src/index.ts';
+import { enqueueEmail, enqueueEmails } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 import { waitUntil } from './support/worker.ts';
 

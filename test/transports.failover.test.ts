@@ -2,9 +2,9 @@
 // configured number of consecutive Mailjet failures, probes Mailjet again later
 // (half-open) and returns to it once it answers. A 429 does not use up the email's attempts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/cli/env.ts';
 import { SendError } from '../src/errors.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { createFailoverTransport } from '../src/transports/failover.ts';
 import { createMailjetTransport } from '../src/transports/mailjet.ts';
 import { createSmtpTransport } from '../src/transports/smtp.ts';

@@ -2,7 +2,7 @@
 // and how each answer is classified (and recorded, through a real worker).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendError } from '../src/errors.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { createMailjetTransport } from '../src/transports/mailjet.ts';
 import type { OutgoingEmail } from '../src/transports/transport.ts';
 import { startMailjetStub, type MailjetStub } from './support/mailjet-stub.ts';

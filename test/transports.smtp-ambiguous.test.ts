@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { SendError } from '../src/errors.ts';
-import { enqueueEmail } from '../src/index.ts';
+import { enqueueEmail } from './support/mailroom.ts';
 import { createSmtpTransport } from '../src/transports/smtp.ts';
 import { outgoingEmail } from './support/outgoing-email.ts';
 import { useScenario } from './support/scenario.ts';

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/cli/env.ts';
 import { SendError } from '../src/errors.ts';
-import { createTransportFromConfig } from '../src/transports/index.ts';
+import { createTransportFromConfig } from '../src/cli/transport-from-env.ts';
 import { createSmtpTransport, type SmtpOptions } from '../src/transports/smtp.ts';
 import { outgoingEmail } from './support/outgoing-email.ts';
 

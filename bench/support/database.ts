@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/migrate.ts';
+import { config } from '../../test/support/mailroom.ts';
 import { dropDatabase } from '../../test/support/database.ts';
 
 export interface BenchDatabase {
@@ -34,7 +35,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  await migrate(url.toString());
+  await migrate({ databaseUrl: url.toString(), config });
   return {
     url: url.toString(),
     server: `${server} ${version}`,

@@ -1,9 +1,6 @@
 // What every email component receives besides its own props: chosen by the worker
 // at render time (FRONTEND_BASE_URL, the row's locale), never stored in the row.
-export interface RenderContext {
-  baseUrl?: string;
-  locale?: string;
-}
+export type { RenderContext } from 'mailroom';
 
 export const DEFAULT_LOCALE = 'en';
 

@@ -2,15 +2,21 @@
 // rendering, so the preview, the props shown beside it and a screenshot of either
 // never carry a live link.
 import { randomBytes } from 'node:crypto';
-import { getTemplate } from '../templates/catalogue.ts';
+import type { Catalogue } from '../templates/catalogue.ts';
 import { renderEmail, type RenderedEmail } from '../templates/render.ts';
 
 export const MASK = '••••';
 
-/** Props with each sensitive prop of the template that is there replaced by `mask` (the CLI's `show` and the pages). */
-export function maskProps(template: string, props: Record<string, unknown>, mask: string = MASK): Record<string, unknown> {
-  const sensitive = new Set(getTemplate(template)?.sensitiveProps ?? []);
-  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, sensitive.has(key) ? mask : value]));
+/**
+ * Props with each sensitive prop of the template that is there replaced by `mask`
+ * (the CLI's `show` and the pages). A template the config does not know (removed
+ * since, or a config that is not the app's): which props are secret is unknown, so
+ * every one is masked.
+ */
+export function maskProps(catalogue: Catalogue, template: string, props: Record<string, unknown>, mask: string = MASK): Record<string, unknown> {
+  const known = catalogue.get(template) !== undefined;
+  const sensitive = new Set(catalogue.sensitiveProps(template));
+  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, !known || sensitive.has(key) ? mask : value]));
 }
 
 /**
@@ -19,14 +25,15 @@ export function maskProps(template: string, props: Record<string, unknown>, mask
  * passes, and the placeholder is replaced by MASK in the result.
  */
 export async function renderMasked(
+  catalogue: Catalogue,
   row: { template: string; props: Record<string, unknown>; locale: string | null },
   options: { baseUrl?: string } = {},
 ): Promise<RenderedEmail> {
   const placeholder = `masked${randomBytes(12).toString('hex')}`;
   // Every sensitive prop, also one already scrubbed from a sent row: the preview still renders.
   const props = { ...row.props };
-  for (const key of getTemplate(row.template)?.sensitiveProps ?? []) props[key] = placeholder;
-  const rendered = await renderEmail(row.template, props, {
+  for (const key of catalogue.sensitiveProps(row.template)) props[key] = placeholder;
+  const rendered = await renderEmail(catalogue, row.template, props, {
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     ...(row.locale ? { locale: row.locale } : {}),
   });

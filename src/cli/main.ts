@@ -1,7 +1,6 @@
 // `mailroom <command>`: each command is a thin shell over the modules that do the work.
 import { Command } from 'commander';
-import { migrateApp } from '../app/index.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from './env.ts';
 import { ValidationError } from '../errors.ts';
 import { migrate } from '../migrate.ts';
 import { devCommand } from './commands/dev.ts';
@@ -12,6 +11,7 @@ import { previewCommand } from './commands/preview.ts';
 import { serveCommand } from './commands/serve.ts';
 import { suppressAddCommand, suppressListCommand, suppressRemoveCommand } from './commands/suppress.ts';
 import { workerCommand } from './commands/worker.ts';
+import { loadConfigFile } from './load-config.ts';
 import { exitWithError } from './process.ts';
 
 const program = new Command('mailroom')
@@ -19,32 +19,35 @@ const program = new Command('mailroom')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(`mailroom: ${text.replace(/^error: /, '')}`) });
 
-program
-  .command('migrate')
-  .description('create or update the mailroom schema, the template catalogue and pg-boss in DATABASE_URL')
-  .action(async () => {
-    const config = loadConfig();
-    if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required (e.g. postgres://user@host/db)');
-    const { applied } = await migrate(config.DATABASE_URL);
-    applied.push(...(await migrateApp(config.DATABASE_URL))); // the reference app's schema (src/app)
-    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
-  });
+/** Commands that need the app's templates take --config (default: mailroom.config.{ts,mts,mjs,js} here, or MAILROOM_CONFIG). */
+const withConfig = (command: Command) =>
+  command.option('--config <file>', 'the app\'s mailroom config (default: mailroom.config.{ts,mts,mjs,js} in this folder, or MAILROOM_CONFIG)');
 
-program
-  .command('worker')
-  .description('run the relay, the sender and the sweeper until SIGTERM')
-  .action(workerCommand);
+withConfig(
+  program
+    .command('migrate')
+    .description('create or update the mailroom schema, the config\'s template catalogue and pg-boss in DATABASE_URL, then run the config\'s own migrations'),
+).action(async (flags: { config?: string }) => {
+  const config = loadConfig();
+  if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required (e.g. postgres://user@host/db)');
+  const { config: mailroomConfig } = await loadConfigFile(flags.config);
+  const { applied } = await migrate({ databaseUrl: config.DATABASE_URL, config: mailroomConfig });
+  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+});
 
-program
-  .command('serve')
-  .description('run the HTTP server (GET /healthz, GET /readyz) on HOST:PORT until SIGTERM')
-  .action(serveCommand);
+withConfig(program.command('worker').description('run the relay, the sender and the sweeper until SIGTERM')).action(workerCommand);
 
-program
-  .command('dev')
-  .description('everything in one process: embedded PostgreSQL (unless DATABASE_URL is set), migrations, worker, captured mail')
+withConfig(
+  program.command('serve').description('run the HTTP server (probes, /metrics, webhooks, admin pages, and the config\'s routes) on HOST:PORT until SIGTERM'),
+).action(serveCommand);
+
+withConfig(
+  program
+    .command('dev')
+    .description('everything in one process: embedded PostgreSQL (unless DATABASE_URL is set), migrations, worker, captured mail'),
+)
   .option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data', '.data/postgres')
-  .action((options: { dataDir: string }) => devCommand(options));
+  .action((options: { dataDir: string; config?: string }) => devCommand(options));
 
 program.command('status').description('rows by status and the age of the oldest due row').option('--json').action(statusCommand);
 
@@ -60,8 +63,8 @@ withFilters(program.command('list').description('latest outbox rows, newest firs
   .option('--json')
   .action(listCommand);
 
-program
-  .command('show')
+withConfig(program
+  .command('show'))
   .description('one row with all its attempts')
   .argument('<id>', 'outbox id')
   .option('--json')
@@ -78,8 +81,8 @@ withFilters(
   .option('--json')
   .action(replayCommand);
 
-program
-  .command('preview')
+withConfig(program
+  .command('preview'))
   .description('render one email as the worker would: HTML, or --text with its subject')
   .argument('<template>', 'template name')
   .option('--props <file.json>', 'props to render with (default: the template\'s PreviewProps)')
@@ -105,8 +108,8 @@ program
   .option('--json')
   .action(capturedCommand);
 
-program
-  .command('purge')
+withConfig(program
+  .command('purge'))
   .description('retention: delete old settled rows (and their attempts) in small batches; scrub tokens from unsent ones')
   .option('--sent-older-than <age>', 'delete sent rows sent longer ago than this', '30d')
   .option('--failed-older-than <age>', 'delete failed, cancelled, expired and suppressed rows older than this', '90d')

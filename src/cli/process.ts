@@ -1,12 +1,15 @@
 // Process-level plumbing shared by the long-running commands: start-up errors as
 // one clear line, and a clean stop on SIGTERM / SIGINT.
-import { ConfigError } from '../config.ts';
+import { ConfigError } from './env.ts';
 import { ValidationError } from '../errors.ts';
+import { ConfigFileError } from './load-config.ts';
 
 /** Print an error the user can act on and exit non-zero. Unknown errors keep their stack. */
 export function exitWithError(error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`mailroom: configuration error: ${error.message}\n`);
+  } else if (error instanceof ConfigFileError || (error instanceof Error && error.name === 'EmbeddedPostgresMissing')) {
+    process.stderr.write(`mailroom: ${error.message}\n`);
   } else if (error instanceof ValidationError) {
     process.stderr.write(`mailroom: ${error.message}\n`);
   } else if (error instanceof Error && (error as { code?: string }).code === 'ECONNREFUSED') {

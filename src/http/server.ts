@@ -7,7 +7,6 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
-import { appPlugin, type AppOptions } from '../app/index.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -15,10 +14,18 @@ import { healthRoutes } from './health.ts';
 import { metricsRoute } from './metrics.ts';
 import { webhookRoutes } from './webhooks.ts';
 import { adminPages } from '../admin/http/plugin.tsx';
+import type { MailroomConfig } from '../define-config.ts';
+import { Catalogue, catalogueOf } from '../templates/catalogue.ts';
 
 export interface ServerOptions {
+  /** The app's config: its templates (admin previews) and, unless `appRoutes` is false, its extra routes. Default: none. */
+  config?: MailroomConfig<any>;
   /** The process's database handle; the server borrows it and never closes it. */
   db: Db;
+  /** Where `db` points, handed to the config's routes (for their own connections, e.g. schedules). */
+  databaseUrl?: string;
+  /** Mount the config's `routes` (default true; a worker's probe server says false). */
+  appRoutes?: boolean;
   logger: Logger;
   /** ADMIN_TOKEN: enables the admin pages under /admin (otherwise they answer 404). */
   adminToken?: string | undefined;
@@ -32,8 +39,6 @@ export interface ServerOptions {
   metrics?: Metrics;
   /** In a process that runs the worker: /readyz also checks its loops. */
   stalledLoops?: () => string[];
-  /** Serves the reference app (src/app, docs/app.md) on the same pool. */
-  app?: Omit<AppOptions, 'pool'>;
 }
 
 /** The Fastify instance, typed with mailroom's pino logger. */
@@ -41,7 +46,7 @@ export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpressi
 
 /** A server with every route registered; call `listen()` (or `inject()` in tests). */
 export function buildServer({
-  db, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops, app: appOptions, adminToken, frontendBaseUrl,
+  config, db, databaseUrl, appRoutes = true, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops, adminToken, frontendBaseUrl,
 }: ServerOptions): Server {
   const app = Fastify({ loggerInstance: logger });
   app.register(healthRoutes, {
@@ -51,7 +56,11 @@ export function buildServer({
   });
   if (metrics) app.register(metricsRoute, { metrics });
   app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
-  app.register(adminPages, { prefix: '/admin', db, token: adminToken, frontendBaseUrl });
-  if (appOptions) app.register(appPlugin, { ...appOptions, pool: db.pool });
+  app.register(adminPages, { prefix: '/admin', db, catalogue: config ? catalogueOf(config) : new Catalogue({}), token: adminToken, frontendBaseUrl });
+  // The app's own API (this repository's reference app, say) comes only from its config.
+  const routes = config?.routes;
+  if (appRoutes && routes) {
+    app.register(async (scope) => routes(scope, { pool: db.pool, databaseUrl: databaseUrl ?? '', logger }));
+  }
   return app;
 }

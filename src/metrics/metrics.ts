@@ -4,7 +4,7 @@
 // rather than to a process (pending rows, queue sizes) is read at scrape time by
 // ./database-gauges.ts.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { enqueuedCounter } from './enqueued-counter.ts';
+import { enqueuedCounts } from './enqueued-counter.ts';
 
 /** One settled attempt, as the sender recorded it. */
 export interface AttemptObservation {
@@ -27,10 +27,19 @@ export interface Metrics {
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mailroom_process_' });
-  // enqueueEmail() has no registry to hand; it counts into one module-level
-  // counter that every registry of this process exposes.
-  registry.registerMetric(enqueuedCounter);
   const registers = [registry];
+  // Enqueue has no registry to hand (and must not load prom-client): it counts into
+  // one module-level map that every registry of this process reads at scrape.
+  new Counter({
+    name: 'mailroom_enqueued_total',
+    help: 'Outbox rows written by enqueue in this process (rolled-back transactions included; an idempotent repeat is not counted).',
+    labelNames: ['template'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [template, n] of enqueuedCounts()) this.inc({ template }, n);
+    },
+  });
 
   const sent = new Counter({
     name: 'mailroom_emails_sent_total',

@@ -1,18 +1,19 @@
 // The public way to send an email: write it into the outbox inside the caller's
 // transaction. One INSERT; no NOTIFY (it would serialise every commit in the
 // cluster, see DESIGN.md); the relay finds the row by polling.
-import { CompiledQuery, type Kysely } from 'kysely';
-import type pg from 'pg';
-import type { TemplateName, TemplateProps } from '../templates/catalogue.ts';
-import { enqueuedCounter } from '../metrics/enqueued-counter.ts';
+import type { z } from 'zod';
+import { countEnqueued } from '../metrics/enqueued-counter.ts';
+import type { Catalogue } from '../templates/catalogue.ts';
+import type { Templates } from '../templates/define.ts';
 import { currentTraceparent } from '../tracing/trace-context.ts';
+import { run, type Executor } from './executor.ts';
 import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 
-export interface EnqueueEmail<T extends TemplateName = TemplateName> {
-  template: T;
+export interface EnqueueEmail<T extends Templates = Templates, N extends keyof T & string = keyof T & string> {
+  template: N;
   /** One address. Use one enqueue per recipient. */
   to: string;
-  props: TemplateProps<T>;
+  props: z.input<T[N]['schema']>;
   /** The same key twice yields one email; the second call returns the first id. */
   idempotencyKey?: string;
   /** Not before this time (default: now). */
@@ -21,6 +22,7 @@ export interface EnqueueEmail<T extends TemplateName = TemplateName> {
   notAfter?: Date;
   /** -100..100, higher first. Default: the template's priority. */
   priority?: number;
+  /** A language tag like `fr` or `pt-BR`, handed to the template's subject and component. */
   locale?: string;
   /**
    * W3C traceparent of the work that asked for this email; the worker's send span
@@ -29,8 +31,8 @@ export interface EnqueueEmail<T extends TemplateName = TemplateName> {
   traceparent?: string;
 }
 
-/** A Kysely instance or transaction (any schema), or a node-postgres client or pool. */
-export type Executor = Kysely<any> | Pick<pg.ClientBase, 'query'>;
+/** One email of any of the config's templates (what enqueueMany() takes). */
+export type AnyEmail<T extends Templates> = { [N in keyof T & string]: EnqueueEmail<T, N> }[keyof T & string];
 
 const INSERT = `
   insert into mailroom.outbox as o
@@ -49,9 +51,9 @@ const BY_KEY = `select id from mailroom.outbox where idempotency_key = $1`;
  * Enqueue an email in the caller's transaction and return its outbox id.
  * Throws ValidationError (naming the field) before writing anything.
  */
-export async function enqueueEmail<T extends TemplateName>(executor: Executor, email: EnqueueEmail<T>): Promise<string> {
+export async function enqueueEmail(catalogue: Catalogue, executor: Executor, email: EnqueueEmail): Promise<string> {
   const request = email as EnqueueRequest;
-  const { propsJson } = validateEnqueue(request);
+  const { propsJson } = validateEnqueue(catalogue, request);
   const params = [
     request.template,
     request.to,
@@ -65,7 +67,7 @@ export async function enqueueEmail<T extends TemplateName>(executor: Executor, e
   ];
   const inserted = await run(executor, INSERT, params);
   if (inserted[0]) {
-    enqueuedCounter.inc({ template: request.template });
+    countEnqueued(request.template);
     return inserted[0].id;
   }
   // Nothing inserted: the key was taken (return that row), or the template row is
@@ -74,15 +76,9 @@ export async function enqueueEmail<T extends TemplateName>(executor: Executor, e
     const existing = await run(executor, BY_KEY, [request.idempotencyKey]);
     if (existing[0]) return existing[0].id;
   }
-  throw new Error(`template "${request.template}" is not in mailroom.template: run \`mailroom migrate\``);
+  throw notMigrated(request.template);
 }
 
-/** Run one statement on either kind of executor. */
-export async function run<R = { id: string }>(executor: Executor, text: string, params: unknown[]): Promise<R[]> {
-  if (isKysely(executor)) return (await executor.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
-  return (await executor.query<R & pg.QueryResultRow>(text, params)).rows;
-}
-
-function isKysely(executor: Executor): executor is Kysely<any> {
-  return typeof (executor as Kysely<any>).executeQuery === 'function' && typeof (executor as Kysely<any>).selectFrom === 'function';
+export function notMigrated(template: string): Error {
+  return new Error(`template "${template}" is not in mailroom.template: run \`mailroom migrate\` with this config`);
 }

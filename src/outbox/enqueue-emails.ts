@@ -4,10 +4,11 @@
 // and an idempotency key already taken yields the existing row's id.
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.ts';
-import type { TemplateName } from '../templates/catalogue.ts';
-import { enqueuedCounter } from '../metrics/enqueued-counter.ts';
+import { countEnqueued } from '../metrics/enqueued-counter.ts';
+import type { Catalogue } from '../templates/catalogue.ts';
 import { currentTraceparent } from '../tracing/trace-context.ts';
-import { run, type EnqueueEmail, type Executor } from './enqueue-email.ts';
+import { notMigrated, type EnqueueEmail } from './enqueue-email.ts';
+import { run, type Executor } from './executor.ts';
 import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 
 // The ids are chosen here so each returned id can be matched to its input; a row
@@ -26,18 +27,16 @@ const INSERT_MANY = `
 
 const BY_KEYS = `select id, idempotency_key from mailroom.outbox where idempotency_key = any($1::text[])`;
 
-type AnyEmail = { [T in TemplateName]: EnqueueEmail<T> }[TemplateName];
-
 /**
  * Enqueue several emails with one INSERT; returns their outbox ids in input order.
  * Throws ValidationError (field prefixed with the email's index, e.g. `1.to`) before writing anything.
  */
-export async function enqueueEmails(executor: Executor, emails: readonly AnyEmail[]): Promise<string[]> {
+export async function enqueueEmails(catalogue: Catalogue, executor: Executor, emails: readonly EnqueueEmail[]): Promise<string[]> {
   if (emails.length === 0) return [];
   const requests = emails as readonly EnqueueRequest[];
   const propsJson = requests.map((request, i) => {
     try {
-      return validateEnqueue(request).propsJson;
+      return validateEnqueue(catalogue, request).propsJson;
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       throw new ValidationError(`${i}.${error.field}`, error.message.slice(error.field.length + 2));
@@ -61,7 +60,7 @@ export async function enqueueEmails(executor: Executor, emails: readonly AnyEmai
   ]);
   const written = new Set(inserted.map((row) => row.id));
   for (const [i, request] of requests.entries()) {
-    if (written.has(ids[i]!)) enqueuedCounter.inc({ template: request.template });
+    if (written.has(ids[i]!)) countEnqueued(request.template);
   }
   if (inserted.length === ids.length) return ids;
 
@@ -73,6 +72,6 @@ export async function enqueueEmails(executor: Executor, emails: readonly AnyEmai
     if (written.has(ids[i]!)) return ids[i]!;
     const id = request.idempotencyKey != null ? existing.get(request.idempotencyKey) : undefined;
     if (id) return id;
-    throw new Error(`template "${request.template}" is not in mailroom.template: run \`mailroom migrate\``);
+    throw notMigrated(request.template);
   });
 }

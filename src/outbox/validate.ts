@@ -1,7 +1,8 @@
 // Checks an enqueue request before anything is written. Every failure is a
 // ValidationError naming the field, in the same words as mailroom.enqueue() in SQL.
 import { ValidationError } from '../errors.ts';
-import { getTemplate, type TemplateDefinition } from '../templates/catalogue.ts';
+import type { Catalogue } from '../templates/catalogue.ts';
+import type { TemplateDefinition } from '../templates/define.ts';
 import { TRACEPARENT } from '../tracing/trace-context.ts';
 
 /** One @, no whitespace, brackets or control characters (NUL included), a dotted domain; as mailroom.is_valid_address(). */
@@ -34,9 +35,9 @@ export interface ValidatedRequest {
   propsJson: string;
 }
 
-export function validateEnqueue(request: EnqueueRequest): ValidatedRequest {
+export function validateEnqueue(catalogue: Catalogue, request: EnqueueRequest): ValidatedRequest {
   if (request === null || typeof request !== 'object') throw new ValidationError('request', 'must be an object');
-  const definition = getTemplate(String(request.template));
+  const definition = catalogue.get(String(request.template));
   if (!definition) throw new ValidationError('template', `unknown template ${quoted(String(request.template))}`);
 
   if (typeof request.to !== 'string') throw new ValidationError('to', 'must be a string');

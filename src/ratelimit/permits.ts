@@ -10,7 +10,6 @@
 // transport for every worker.
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
 import type { Transport } from '../transports/transport.ts';
 import { deferRows, pauseTransport, pausedFor, slowDownTransport, takeSendPermits as takePermits } from './permits-sql.ts';
 
@@ -23,15 +22,6 @@ export interface RateLimits {
   recoveryMs: number;
   /** How long a configuration fault pauses a transport. */
   pauseMs: number;
-}
-
-export function rateLimitsFromConfig(config: Config): RateLimits {
-  return {
-    transports: config.RATE_LIMIT_TRANSPORTS,
-    domains: config.RATE_LIMIT_DOMAINS,
-    recoveryMs: config.RATE_LIMIT_RECOVERY_MS,
-    pauseMs: config.TRANSPORT_PAUSE_MS,
-  };
 }
 
 /** What a permit needs to know of a marked row. */

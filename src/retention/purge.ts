@@ -4,9 +4,11 @@
 // never keeps the xmin horizon back, and can be stopped at any time; attempts go
 // with their row (on delete cascade).
 import type pg from 'pg';
-import { catalogue } from '../templates/catalogue.ts';
+import type { Catalogue } from '../templates/catalogue.ts';
 
 export interface PurgeOptions {
+  /** The app's templates: their sensitive props are what scrubbing removes. */
+  catalogue: Catalogue;
   /** Delete `sent` rows sent longer ago than this (ms). */
   sentOlderThanMs: number;
   /** Delete `failed`, `cancelled`, `expired` and `suppressed` rows settled longer ago than this (ms). */
@@ -54,9 +56,10 @@ const SCRUB_BATCH = `
     from batch, sensitive
    where o.id = batch.id and sensitive.template = o.template`;
 
-function sensitiveKeys(): string {
+function sensitiveKeys(catalogue: Catalogue): string {
   return JSON.stringify(
-    Object.entries(catalogue)
+    catalogue
+      .entries()
       .map(([template, entry]) => ({ template, keys: [...entry.sensitiveProps] }))
       .filter((entry) => entry.keys.length > 0),
   );
@@ -71,7 +74,7 @@ interface Step {
 }
 
 export async function purge(pool: pg.Pool, options: PurgeOptions): Promise<PurgeResult> {
-  const keys = sensitiveKeys();
+  const keys = sensitiveKeys(options.catalogue);
   const steps: Step[] = [
     {
       name: 'sent',

@@ -3,9 +3,10 @@
 // do not care.
 import { createElement } from 'react';
 import { render } from 'react-email';
-import type { RenderContext } from '../../emails/components/render-context.ts';
+import type { MailroomConfig } from '../define-config.ts';
 import { RenderError } from '../errors.ts';
-import { getTemplate } from './catalogue.ts';
+import { catalogueOf, type Catalogue } from './catalogue.ts';
+import type { RenderContext } from './define.ts';
 import { toPlainText } from './plain-text.ts';
 
 export interface RenderedEmail {
@@ -15,12 +16,17 @@ export interface RenderedEmail {
 }
 
 /**
- * Render one email. Props are checked against the template's schema here too:
- * rows written through SQL were only checked for required keys.
- * Throws RenderError (permanent: retrying cannot help).
+ * Render one email of a config's catalogue, exactly as the worker does. Props are
+ * checked against the template's schema here too (rows written through SQL meet
+ * only the SQL-side checks). Throws RenderError (permanent: retrying cannot help).
  */
-export async function renderEmail(template: string, props: unknown, context: RenderContext = {}): Promise<RenderedEmail> {
-  const definition = getTemplate(template);
+export async function renderEmail(
+  source: MailroomConfig<any> | Catalogue,
+  template: string,
+  props: unknown,
+  context: RenderContext = {},
+): Promise<RenderedEmail> {
+  const definition = catalogueOf(source).get(template);
   if (!definition) throw new RenderError(template, new Error('unknown template'));
   const parsed = definition.schema.safeParse(props);
   if (!parsed.success) {
@@ -29,8 +35,10 @@ export async function renderEmail(template: string, props: unknown, context: Ren
   }
   try {
     const subject = definition.subject(parsed.data, context.locale);
+    if (typeof subject !== 'string') throw new Error('subject() must return a string');
     if (/[\r\n]/.test(subject)) throw new Error('subject contains a line break');
-    const element = createElement(definition.component, { ...parsed.data, ...context });
+    const component = await definition.component();
+    const element = createElement(component, { ...parsed.data, ...context });
     const html = await render(element, { pretty: false });
     return { subject, html, text: toPlainText(html) };
   } catch (error) {

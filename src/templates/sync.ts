@@ -1,24 +1,23 @@
-// Keeps mailroom.template in step with the catalogue, so mailroom.enqueue() in SQL
-// knows the same names, required props and policy as enqueueEmail() in TypeScript.
+// Keeps mailroom.template in step with the app's catalogue, so mailroom.enqueue()
+// in SQL knows the same names, required props and policy as enqueue in TypeScript.
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/types.ts';
-import { catalogue, requiredProps, type TemplateDefinition } from './catalogue.ts';
+import { requiredProps, type Catalogue } from './catalogue.ts';
+import type { TemplateDefinition } from './define.ts';
 
-export async function syncTemplateCatalogue(db: Kysely<Database>): Promise<void> {
-  const rows = Object.entries(catalogue).map(([name, raw]) => {
-    const definition = raw as unknown as TemplateDefinition;
-    return {
-      name,
-      required_props: requiredProps(definition),
-      header_props: [...definition.headerProps],
-      prop_types: JSON.stringify(propTypes(definition)),
-      priority: definition.policy.priority,
-      max_attempts: definition.policy.maxAttempts,
-      ttl: definition.policy.ttl,
-    };
-  });
-  // Templates removed from the code stay in the table: old outbox rows point at them.
+export async function syncTemplateCatalogue(db: Kysely<Database>, catalogue: Catalogue): Promise<void> {
+  const rows = catalogue.entries().map(([name, definition]) => ({
+    name,
+    required_props: requiredProps(definition),
+    header_props: [...definition.headerProps],
+    prop_types: JSON.stringify(propTypes(definition)),
+    priority: definition.policy.priority,
+    max_attempts: definition.policy.maxAttempts,
+    ttl: definition.policy.ttl,
+  }));
+  if (rows.length === 0) return;
+  // Templates removed from the config stay in the table: old outbox rows point at them.
   await db
     .insertInto('mailroom.template')
     .values(rows)

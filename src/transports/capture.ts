@@ -6,7 +6,13 @@ import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
 
-export function createCaptureTransport(options: { dir: string; logger?: Logger }): Transport {
+export interface CaptureOptions {
+  /** Where each message is written as .eml and .html (created if missing). */
+  dir: string;
+  logger?: Logger;
+}
+
+export function createCaptureTransport(options: CaptureOptions): Transport {
   const dir = resolve(options.dir);
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   let ready: Promise<unknown> | undefined;

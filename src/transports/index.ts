@@ -1,45 +1,11 @@
-import type { Logger } from 'pino';
-import type { Config, TransportName } from '../config.ts';
-import { createCaptureTransport } from './capture.ts';
-import { createFailoverTransport } from './failover.ts';
-import { createMailjetTransport } from './mailjet.ts';
-import { createSmtpTransport } from './smtp.ts';
-import type { Transport } from './transport.ts';
-
+// mailroom/transports: the one Transport contract, and a factory for each
+// transport mailroom ships. An app may pass its own Transport (SES, Postmark, ...)
+// to startWorker(): anything with name, send() and close() that rejects with a
+// SendError saying whether a retry can help.
 export type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
 export { messageIdFor } from './transport.ts';
-
-/** The transport MAIL_TRANSPORT names (a failover chain for a list), configured from the validated environment. */
-export function createTransportFromConfig(config: Config, logger?: Logger): Transport {
-  const transports = config.MAIL_TRANSPORT.map((name) => createOne(name, config, logger));
-  if (transports.length === 1) return transports[0]!;
-  return createFailoverTransport(transports, {
-    failuresToOpen: config.FAILOVER_AFTER,
-    probeAfterMs: config.FAILOVER_PROBE_MS,
-    ...(logger ? { logger } : {}),
-  });
-}
-
-function createOne(name: TransportName, config: Config, logger?: Logger): Transport {
-  switch (name) {
-    case 'smtp':
-      return createSmtpTransport({
-        url: config.SMTP_URL!,
-        maxConnections: config.SMTP_MAX_CONNECTIONS,
-        timeoutMs: config.SMTP_TIMEOUT_MS,
-        ...(config.SMTP_TLS_REJECT_UNAUTHORIZED !== undefined ? { tlsRejectUnauthorized: config.SMTP_TLS_REJECT_UNAUTHORIZED } : {}),
-        ...(config.SMTP_TLS_CA_FILE ? { tlsCaFile: config.SMTP_TLS_CA_FILE } : {}),
-        requireTls: config.SMTP_REQUIRE_TLS,
-      });
-    case 'mailjet':
-      return createMailjetTransport({
-        apiKey: config.MAILJET_API_KEY!,
-        apiSecret: config.MAILJET_API_SECRET!,
-        ...(config.MAILJET_API_URL ? { apiUrl: config.MAILJET_API_URL } : {}),
-        timeoutMs: config.MAILJET_TIMEOUT_MS,
-        sandbox: config.MAILJET_SANDBOX,
-      });
-    case 'capture':
-      return createCaptureTransport({ dir: config.CAPTURE_DIR, ...(logger ? { logger } : {}) });
-  }
-}
+export { createSmtpTransport as smtpTransport, type SmtpOptions as SmtpTransportOptions } from './smtp.ts';
+export { createMailjetTransport as mailjetTransport, type MailjetOptions as MailjetTransportOptions } from './mailjet.ts';
+export { createCaptureTransport as captureTransport, type CaptureOptions as CaptureTransportOptions } from './capture.ts';
+export { createFailoverTransport as failoverTransport, type FailoverOptions, type FailoverTransport } from './failover.ts';
+export { SendError, type ErrorClass } from '../errors.ts';

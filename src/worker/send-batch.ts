@@ -6,14 +6,16 @@ import { RenderError, SendError } from '../errors.ts';
 import type { AttemptObservation, Metrics } from '../metrics/metrics.ts';
 import { learnFromAttempts, takeSendPermits, type RateLimits } from '../ratelimit/permits.ts';
 import { inSendSpan, markOutcome } from '../tracing/trace-context.ts';
-import { getTemplate } from '../templates/catalogue.ts';
+import type { Catalogue } from '../templates/catalogue.ts';
 import { renderEmail } from '../templates/render.ts';
-import { messageIdFor, type Transport } from '../transports/index.ts';
+import { messageIdFor, type Transport } from '../transports/transport.ts';
 import { markSending, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.ts';
 
 export interface SenderOptions {
   pool: pg.Pool;
+  /** The app's templates: what to render, which props to scrub once sent. */
+  catalogue: Catalogue;
   transport: Transport;
   logger: Logger;
   from: string;
@@ -62,7 +64,7 @@ async function sendOne(
     transport: options.transport.name,
     messageId,
     startedAt,
-    scrub: [...(getTemplate(row.template)?.sensitiveProps ?? [])],
+    scrub: [...options.catalogue.sensitiveProps(row.template)],
   };
   if (options.isStopping()) {
     const result: AttemptResult = {
@@ -107,7 +109,7 @@ async function sendOne(
 
 async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase): Promise<AttemptResult> {
   try {
-    const rendered = await renderEmail(row.template, row.props, {
+    const rendered = await renderEmail(options.catalogue, row.template, row.props, {
       baseUrl: options.frontendBaseUrl,
       ...(row.locale ? { locale: row.locale } : {}),
     });

@@ -1,19 +1,20 @@
 // `mailroom worker`: relay, sender and sweeper in one process. Run as many such
 // processes as you like; they coordinate only through PostgreSQL.
 import type { PgBoss } from 'pg-boss';
-import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
-import { rateLimitsFromConfig } from '../ratelimit/permits.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
-import type { Transport } from '../transports/index.ts';
+import type { Catalogue } from '../templates/catalogue.ts';
+import type { Transport } from '../transports/transport.ts';
 import { sendBatch } from './send-batch.ts';
+import type { WorkerSettings } from './settings.ts';
 import { sweepLostRows } from './sweeper.ts';
 
 export interface WorkerDeps {
-  config: Config;
+  settings: WorkerSettings;
+  catalogue: Catalogue;
   db: Db;
   boss: PgBoss;
   transport: Transport;
@@ -23,7 +24,7 @@ export interface WorkerDeps {
 
 export interface Worker {
   /**
-   * Stop taking work, let sends in flight finish for SHUTDOWN_GRACE_MS, then abort
+   * Stop taking work, let sends in flight finish for `shutdownGraceMs`, then abort
    * the rest; every row leaves `sending` (sent, retrying, or back to pending).
    */
   stop(): Promise<void>;
@@ -33,34 +34,35 @@ export interface Worker {
   stalledLoops(now?: number): string[];
 }
 
-export async function startWorker({ config, db, boss, transport, logger, metrics }: WorkerDeps): Promise<Worker> {
+export async function runWorker({ settings, catalogue, db, boss, transport, logger, metrics }: WorkerDeps): Promise<Worker> {
   let stopping = false;
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
   const senderOptions = {
     pool: db.pool,
+    catalogue,
     transport,
     logger,
-    from: config.MAIL_FROM,
-    messageIdDomain: config.MESSAGE_ID_DOMAIN,
-    frontendBaseUrl: config.FRONTEND_BASE_URL,
-    retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+    from: settings.from,
+    messageIdDomain: settings.messageIdDomain,
+    frontendBaseUrl: settings.frontendBaseUrl,
+    retry: settings.retry,
     isStopping: () => stopping,
     abortSignal: abort.signal,
     ...(metrics ? { metrics } : {}),
-    rateLimits: rateLimitsFromConfig(config),
+    rateLimits: settings.rateLimits,
   };
 
   // One pg-boss worker per unit of concurrency, each with its own id, so the relay
   // can wake them all (notifyWorker wakes one id).
   const workerIds: string[] = [];
-  for (let i = 0; i < config.WORKER_CONCURRENCY; i++) {
+  for (let i = 0; i < settings.concurrency; i++) {
     workerIds.push(
       await boss.work<SendJobData>(
         SEND_QUEUE,
         // burstWhenBatchFull: a full batch means more is waiting; fetch again at once
         // instead of idling out the poll (measured: 200/s without it, see docs/performance.md).
-        { batchSize: config.WORKER_BATCH_SIZE, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true },
+        { batchSize: settings.batchSize, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true },
         async (jobs) => {
           const batch = sendBatch(
             senderOptions,
@@ -81,10 +83,10 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
     pool: db.pool,
     boss,
     logger,
-    pollMs: config.RELAY_POLL_MS,
-    busyPollMs: config.RELAY_BUSY_POLL_MS,
-    batchSize: config.RELAY_BATCH_SIZE,
-    jobTimeoutSeconds: config.WORKER_JOB_TIMEOUT_S,
+    pollMs: settings.relay.pollMs,
+    busyPollMs: settings.relay.busyPollMs,
+    batchSize: settings.relay.batchSize,
+    jobTimeoutSeconds: settings.jobTimeoutSeconds,
     onQueued: () => {
       for (const id of workerIds) boss.notifyWorker(id);
     },
@@ -103,7 +105,7 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
       logger.error({ err: error }, 'sweeper: sweep failed');
     }
   };
-  const sweeper = setInterval(sweep, config.SWEEP_INTERVAL_MS);
+  const sweeper = setInterval(sweep, settings.sweepIntervalMs);
   void sweep();
 
   let stopped: Promise<void> | undefined;
@@ -114,7 +116,7 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
         clearInterval(sweeper);
         await boss.offWork(SEND_QUEUE, { wait: false }).catch(() => {});
         await relay.stop();
-        const drained = await waitFor(Promise.allSettled([...inFlight]), config.SHUTDOWN_GRACE_MS);
+        const drained = await waitFor(Promise.allSettled([...inFlight]), settings.shutdownGraceMs);
         if (!drained) {
           logger.warn({ batches: inFlight.size }, 'shutdown: sends still in flight after the grace period; abandoning them');
           // Abandoned sends are recorded as ambiguous attempts and retried later.
@@ -132,8 +134,8 @@ export async function startWorker({ config, db, boss, transport, logger, metrics
       // relay backs off up to 30 s after errors; stalled means stuck, not slow.
       const stalled: string[] = [];
       if (stopping) stalled.push('worker is stopping');
-      if (now - relay.lastClaimAt() > Math.max(60_000, 20 * config.RELAY_POLL_MS)) stalled.push('relay');
-      if (now - sweeperLastRunAt > Math.max(60_000, 3 * config.SWEEP_INTERVAL_MS)) stalled.push('sweeper');
+      if (now - relay.lastClaimAt() > Math.max(60_000, 20 * settings.relay.pollMs)) stalled.push('relay');
+      if (now - sweeperLastRunAt > Math.max(60_000, 3 * settings.sweepIntervalMs)) stalled.push('sweeper');
       return stalled;
     },
   };

@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/migrate.ts';
+import { config } from '../support/mailroom.ts';
 import { redact, startTestServer, type TestServer } from './postgres-server.ts';
 
 declare module 'vitest' {
@@ -94,7 +95,8 @@ async function createTemplate(server: TestServer, template: string): Promise<voi
     await admin.query(`comment on database ${quote(template)} is ${admin.escapeLiteral(JSON.stringify(mark))}`);
   });
   try {
-    await migrate(databaseUrl(server.adminUrl, template));
+    // mailroom's schema and the product's catalogue; the app's own schema is its tests' business.
+    await migrate({ databaseUrl: databaseUrl(server.adminUrl, template), config, appMigrations: false });
   } catch (error) {
     throw new Error(`migrate() failed on the template database ${template}: ${(error as Error).message}`, { cause: error });
   }

@@ -3,15 +3,20 @@
 // client that keeps every response body, so a test can prove none carried a token.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
-import type { Outbox } from '../../src/app/context.ts';
-import { migrateApp } from '../../src/app/index.ts';
+import type { Outbox } from '../../app/context.ts';
+import { migrateApp } from '../../app/index.ts';
+import { appConfig } from './app-config.ts';
+
+export { appConfig };
 import { connect, type Db } from '../../src/db/connect.ts';
 import { buildServer, type Server } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
-import { renderEmail } from '../../src/index.ts';
+import { mailroomTesting } from 'mailroom/testing';
+import { config } from './mailroom.ts';
 import { useScenario, type Scenario, type ScenarioOptions } from './scenario.ts';
 
 export const FRONTEND = 'https://app.example';
+
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -64,7 +69,7 @@ export function useAppScenario(options: AppScenarioOptions = {}): AppScenario {
     s.server = buildServer({
       db: s.appDb,
       logger: createLogger({ level: (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent' }),
-      app: { authRateLimit: options.authRateLimit ?? { max: 10_000, timeWindowMs: 60_000 }, ...(options.outbox ? { outbox: options.outbox } : {}) },
+      config: appConfig({ authRateLimit: options.authRateLimit ?? { max: 10_000, timeWindowMs: 60_000 }, ...(options.outbox ? { outbox: options.outbox } : {}) }),
     });
     await s.server.ready();
   });
@@ -117,10 +122,15 @@ export function useAppScenario(options: AppScenarioOptions = {}): AppScenario {
   return s;
 }
 
+/** The product's test helper (mailroom/testing), as the app's tests use it. */
+export const mailbox = mailroomTesting(config, { baseUrl: FRONTEND });
+
 /** The first link into the front end in an outbox row's email, rendered as the worker would. */
 export async function linkIn(row: Pick<OutboxRow, 'template' | 'props'>): Promise<string> {
-  const { text } = await renderEmail(row.template, row.props, { baseUrl: FRONTEND });
-  return linksIn(text)[0]!;
+  const { links } = await mailbox.render(row);
+  const link = links.find((l) => l.startsWith(`${FRONTEND}/`));
+  if (!link) throw new Error(`no link into ${FRONTEND} in the ${row.template} email`);
+  return link;
 }
 
 /** Links into the front end found in an email body. */

@@ -4,8 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { launchWorker, type RunningWorker } from '../../src/cli/commands/worker.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/cli/env.ts';
 import { createLogger } from '../../src/logger.ts';
+import { config as productConfig } from './mailroom.ts';
 
 /** Settings that make the loops quick enough for tests; anything can be overridden. */
 export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
@@ -30,7 +31,7 @@ export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<
 export async function startInProcessWorker(env: Record<string, string>): Promise<RunningWorker> {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.LOG_LEVEL });
-  return launchWorker(config, config.DATABASE_URL!, logger);
+  return launchWorker(productConfig, config, config.DATABASE_URL!, logger);
 }
 
 const CLI = fileURLToPath(new URL('../../bin/mailroom.js', import.meta.url));
@@ -42,9 +43,15 @@ export interface ChildWorker {
 }
 
 /** `mailroom <args>` as a real child process (for signals: SIGKILL, SIGTERM). */
-export function spawnCli(args: string[], env: Record<string, string>): ChildWorker {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env },
+export function spawnCli(
+  args: string[],
+  env: Record<string, string>,
+  options: { cli?: string; cwd?: string; cleanEnv?: boolean } = {},
+): ChildWorker {
+  const base = options.cleanEnv ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } : process.env;
+  const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
+    env: { ...base, ...env },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

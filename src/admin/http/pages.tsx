@@ -5,7 +5,6 @@
 import type { ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { OutboxStatus } from '../../db/types.ts';
-import { templateNames } from '../../templates/catalogue.ts';
 import { CANCELLABLE, REPLAYABLE, STATUSES, type BulkAction, type listPage, type overview, type showRow } from '../outbox-admin.ts';
 
 export const BASE = '/admin';
@@ -183,8 +182,8 @@ export function OverviewPage({ data, csrf }: { data: Awaited<ReturnType<typeof o
   );
 }
 
-function FilterForm({ values }: { values: FilterValues }) {
-  const templates = values.template && !(templateNames as string[]).includes(values.template) ? [values.template, ...templateNames] : templateNames;
+function FilterForm({ values, templateNames }: { values: FilterValues; templateNames: readonly string[] }) {
+  const templates = values.template && !templateNames.includes(values.template) ? [values.template, ...templateNames] : templateNames;
   return (
     <form className="filters" method="get" action={`${BASE}/outbox`}>
       <label>
@@ -232,17 +231,20 @@ export function ListPage({
   result,
   csrf,
   firstPage,
+  templateNames,
 }: {
   values: FilterValues;
   result: Awaited<ReturnType<typeof listPage>>;
   csrf: string;
   firstPage: boolean;
+  /** The config's templates, for the filter. */
+  templateNames: readonly string[];
 }) {
   const filtered = Object.values(values).some((v) => v !== '');
   return (
     <Layout title="Outbox" csrf={csrf}>
       <h1>Outbox</h1>
-      <FilterForm values={values} />
+      <FilterForm values={values} templateNames={templateNames} />
       {filtered ? (
         <div className="actions">
           {values.status && REPLAYABLE.includes(values.status as OutboxStatus) ? (

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import type { Db } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
 import { isValidAddress } from '../../outbox/validate.ts';
-import { getTemplate } from '../../templates/catalogue.ts';
+import type { Catalogue } from '../../templates/catalogue.ts';
 import { addSuppression, removeSuppression, suppressionPage } from '../../suppression/provider-events.ts';
 import {
   cancelFilter, cancelRow, checkId, checkStatus, countBulk, CountChangedError, decodeCursor, listPage, overview, replayFilter,
@@ -34,6 +34,8 @@ import { STYLESHEET } from './style.ts';
 
 export interface AdminOptions {
   db: Db;
+  /** The app's templates: previews, masking of sensitive props, the template filter. */
+  catalogue: Catalogue;
   /** ADMIN_TOKEN; without it the pages are off (404). */
   token?: string | undefined;
   /** FRONTEND_BASE_URL, for the links in previews. */
@@ -148,7 +150,7 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
     return;
   }
   const keys = sessionKeys(options.token);
-  const { db, frontendBaseUrl } = options;
+  const { db, frontendBaseUrl, catalogue } = options;
   const cookieOptions = (request: FastifyRequest) => ({ secure: request.protocol === 'https', path: BASE });
   const sessions = new WeakMap<FastifyRequest, string>();
 
@@ -246,7 +248,7 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
       const afterText = field(request.query, 'after');
       const after = afterText ? decodeCursor(afterText) : undefined;
       const result = await listPage(db.kysely, filter, { limit: PAGE_SIZE, ...(after ? { after } : {}) });
-      return html(reply, page(<ListPage values={values} result={result} csrf={csrf(request)} firstPage={!after} />));
+      return html(reply, page(<ListPage values={values} result={result} csrf={csrf(request)} firstPage={!after} templateNames={catalogue.names} />));
     });
 
     signedIn.get('/outbox/bulk', async (request, reply) => {
@@ -285,7 +287,7 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
       let subject: string | null = null;
       let previewError: string | null = null;
       try {
-        subject = (await renderMasked(found.row, { baseUrl: frontendBaseUrl })).subject;
+        subject = (await renderMasked(catalogue, found.row, { baseUrl: frontendBaseUrl })).subject;
       } catch (error) {
         previewError = error instanceof Error ? error.message : String(error);
       }
@@ -296,10 +298,10 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
           <RowPage
             row={found.row}
             attempts={found.attempts}
-            props={maskProps(found.row.template, found.row.props)}
+            props={maskProps(catalogue, found.row.template, found.row.props)}
             subject={subject}
             previewError={previewError}
-            resendable={(getTemplate(found.row.template)?.sensitiveProps ?? []).every((key) => key in found.row.props)}
+            resendable={catalogue.sensitiveProps(found.row.template).every((key) => key in found.row.props)}
             csrf={csrf(request)}
             {...(notice ? { notice } : {})}
           />,
@@ -312,7 +314,7 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
       reply.header('content-security-policy', PREVIEW_CSP).header('x-frame-options', 'SAMEORIGIN');
       if (!found) return reply.code(404).type('text/plain; charset=utf-8').send('no such row');
       try {
-        const rendered = await renderMasked(found.row, { baseUrl: frontendBaseUrl });
+        const rendered = await renderMasked(catalogue, found.row, { baseUrl: frontendBaseUrl });
         return html(reply, rendered.html);
       } catch (error) {
         return reply.code(422).type('text/plain; charset=utf-8').send(`cannot render: ${error instanceof Error ? error.message : String(error)}`);

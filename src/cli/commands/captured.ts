@@ -2,7 +2,7 @@
 // first, with the headers a developer looks for and the path to open.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../env.ts';
 import { ValidationError } from '../../errors.ts';
 
 export interface CapturedMessage {

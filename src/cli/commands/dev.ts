@@ -2,24 +2,25 @@
 // embedded PostgreSQL under .data/postgres unless DATABASE_URL names one, sending
 // through the capture transport into .data/mail.
 import { resolve } from 'node:path';
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../env.ts';
 import { portOrFree, startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded-postgres.ts';
 import { buildServer, type Server } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
 import { createMetrics } from '../../metrics/metrics.ts';
-import { appServerOptions, migrateApp } from '../../app/index.ts';
 import { devAdminToken } from '../../admin/http/session.ts';
 import { migrate } from '../../migrate.ts';
+import { loadConfigFile } from '../load-config.ts';
 import { onShutdownSignal } from '../process.ts';
 import { launchWorker } from './worker.ts';
 
 const DEFAULT_EMBEDDED_PORT = 54329;
 
-export async function devCommand(options: { dataDir: string }): Promise<void> {
+export async function devCommand(options: { dataDir: string; config?: string }): Promise<void> {
   // Development defaults: captured mail and readable logs, unless the environment says otherwise.
   const config = loadConfig({ MAIL_TRANSPORT: 'capture', LOG_PRETTY: 'true', ...process.env });
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY ?? true, name: 'mailroom-dev' });
+  const { config: mailroomConfig } = await loadConfigFile(options.config);
 
   let embedded: EmbeddedPostgres | undefined;
   let server: Server | undefined;
@@ -33,22 +34,22 @@ export async function devCommand(options: { dataDir: string }): Promise<void> {
   }
 
   try {
-    const { applied } = await migrate(databaseUrl);
-    applied.push(...(await migrateApp(databaseUrl)));
+    const { applied } = await migrate({ databaseUrl, config: mailroomConfig });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const metrics = createMetrics();
-    const running = await launchWorker(config, databaseUrl, logger, metrics);
+    const running = await launchWorker(mailroomConfig, config, databaseUrl, logger, metrics);
     registerDatabaseGauges(metrics.registry, running.db);
     const admin = devAdminToken(config.ADMIN_TOKEN);
     server = buildServer({
+      config: mailroomConfig,
       db: running.db,
+      databaseUrl,
       adminToken: admin.token,
       frontendBaseUrl: config.FRONTEND_BASE_URL,
       logger,
       metrics,
       mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
       stalledLoops: () => running.worker.stalledLoops(),
-      app: appServerOptions(config, databaseUrl),
     });
     // The default port may be taken by another project's dev server: take any
     // free one then, unless PORT was asked for explicitly.

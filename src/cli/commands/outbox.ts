@@ -1,11 +1,13 @@
 // status, list, show, replay, cancel: thin wrappers over src/admin, printing
 // tables for people and JSON (--json) for scripts.
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../env.ts';
 import { connect, type Db } from '../../db/connect.ts';
 import {
   cancelFilter, cancelRow, checkId, checkStatus, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, type RowFilter,
 } from '../../admin/outbox-admin.ts';
 import { maskProps } from '../../admin/preview.ts';
+import { catalogueOf } from '../../templates/catalogue.ts';
+import { loadConfigFile } from '../load-config.ts';
 import { ValidationError } from '../../errors.ts';
 
 export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
@@ -69,12 +71,13 @@ export async function listCommand(flags: FilterFlags & { limit?: string; json?: 
   });
 }
 
-export async function showCommand(id: string, flags: { json?: boolean }): Promise<void> {
+export async function showCommand(id: string, flags: { json?: boolean; config?: string }): Promise<void> {
+  const catalogue = catalogueOf((await loadConfigFile(flags.config)).config);
   await withDb(async (db) => {
     const found = await showRow(db.kysely, id);
     if (!found) throw new ValidationError('id', `no outbox row ${id}`);
     // Sensitive props (token links) are masked here too: terminals end up in screenshots.
-    const props = maskProps(found.row.template, found.row.props, '[sensitive]');
+    const props = maskProps(catalogue, found.row.template, found.row.props, '[sensitive]');
     const shown = { row: { ...found.row, props }, attempts: found.attempts };
     if (flags.json) return print(JSON.stringify(shown));
     const r = shown.row;

@@ -1,9 +1,10 @@
 // `mailroom preview <template>`: render one email exactly as the worker would
 // (same renderer, FRONTEND_BASE_URL, locale), from its PreviewProps or a JSON file.
 import { readFile, writeFile } from 'node:fs/promises';
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../env.ts';
 import { ValidationError } from '../../errors.ts';
-import { getTemplate, templateNames } from '../../templates/catalogue.ts';
+import { catalogueOf } from '../../templates/catalogue.ts';
+import { loadConfigFile } from '../load-config.ts';
 import { renderEmail } from '../../templates/render.ts';
 
 export interface PreviewFlags {
@@ -11,12 +12,14 @@ export interface PreviewFlags {
   locale?: string;
   text?: boolean;
   out?: string;
+  config?: string;
 }
 
 export async function previewCommand(template: string, flags: PreviewFlags): Promise<void> {
   const config = loadConfig();
-  const definition = getTemplate(template);
-  if (!definition) throw new ValidationError('template', `unknown template "${template}"; known: ${templateNames.join(', ')}`);
+  const catalogue = catalogueOf((await loadConfigFile(flags.config)).config);
+  const definition = catalogue.get(template);
+  if (!definition) throw new ValidationError('template', `unknown template "${template}"; known: ${catalogue.names.join(', ')}`);
   if (flags.locale !== undefined && !/^[a-z]{2}(-[A-Z]{2})?$/.test(flags.locale)) {
     throw new ValidationError('--locale', `"${flags.locale}" is not a language tag like en or fr`);
   }
@@ -31,7 +34,7 @@ export async function previewCommand(template: string, flags: PreviewFlags): Pro
       throw new ValidationError('--props', `${flags.props} is not valid JSON: ${(error as Error).message}`);
     }
   }
-  const rendered = await renderEmail(template, props, {
+  const rendered = await renderEmail(catalogue, template, props, {
     baseUrl: config.FRONTEND_BASE_URL,
     ...(flags.locale ? { locale: flags.locale } : {}),
   }).catch((error: Error) => {

@@ -3,6 +3,8 @@
 import { parseDuration } from '../../admin/outbox-admin.ts';
 import { ValidationError } from '../../errors.ts';
 import { purge } from '../../retention/purge.ts';
+import { catalogueOf } from '../../templates/catalogue.ts';
+import { loadConfigFile } from '../load-config.ts';
 import { withDb } from './outbox.ts';
 
 export interface PurgeFlags {
@@ -12,6 +14,7 @@ export interface PurgeFlags {
   batchSize: string;
   dryRun?: boolean;
   json?: boolean;
+  config?: string;
 }
 
 export async function purgeCommand(flags: PurgeFlags): Promise<void> {
@@ -20,6 +23,7 @@ export async function purgeCommand(flags: PurgeFlags): Promise<void> {
     throw new ValidationError('--batch-size', `must be an integer from 1 to 100000 (got "${flags.batchSize}")`);
   }
   const options = {
+    catalogue: catalogueOf((await loadConfigFile(flags.config)).config),
     sentOlderThanMs: parseDuration(flags.sentOlderThan, '--sent-older-than'),
     failedOlderThanMs: parseDuration(flags.failedOlderThan, '--failed-older-than'),
     scrubOlderThanMs: parseDuration(flags.scrubOlderThan, '--scrub-older-than'),

@@ -1,18 +1,19 @@
 // `mailroom serve`: the HTTP server (probes, /metrics, webhooks, admin pages) until
 // SIGTERM / SIGINT, which stops accepting, lets requests in flight end, and closes
 // the database pool.
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../env.ts';
 import { connect } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
-import { appServerOptions } from '../../app/index.ts';
 import { buildServer } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
 import { createMetrics } from '../../metrics/metrics.ts';
+import { loadConfigFile } from '../load-config.ts';
 import { onShutdownSignal } from '../process.ts';
 
-export async function serveCommand(): Promise<void> {
+export async function serveCommand(flags: { config?: string }): Promise<void> {
   const config = loadConfig();
+  const { config: mailroomConfig } = await loadConfigFile(flags.config);
   if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required for `mailroom serve` (e.g. postgres://user@host/db)');
   const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY ?? false });
   // A few connections are plenty for probes and admin reads. The pool connects
@@ -22,11 +23,12 @@ export async function serveCommand(): Promise<void> {
   const metrics = createMetrics();
   registerDatabaseGauges(metrics.registry, db);
   const server = buildServer({
+    config: mailroomConfig,
     db,
+    databaseUrl: config.DATABASE_URL,
     logger,
     metrics,
     mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
-    app: appServerOptions(config, config.DATABASE_URL),
     adminToken: config.ADMIN_TOKEN,
     frontendBaseUrl: config.FRONTEND_BASE_URL,
   });

@@ -52,7 +52,7 @@ export async function childRoutes(app: FastifyInstance, { db, outbox }: AppConte
           .execute();
         const verify = await issueToken(trx, 'child-upgrade', { childId: child.id });
         const consent = await issueToken(trx, 'guardian-consent', { childId: child.id });
-        await outbox.enqueueEmails(trx, [
+        await outbox.enqueueMany(trx, [
           {
             template: 'child-upgrade-verify',
             to: email,

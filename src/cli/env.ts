@@ -3,16 +3,9 @@
 // with a message naming the variable.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { WorkerSettings } from '../worker/settings.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const isTimeZone = (zone: string) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const transportName = z.enum(['smtp', 'mailjet', 'capture']);
@@ -127,9 +120,6 @@ const schema = z
     // Backoff after a transient failure: base * 2^(attempt-1), jittered +-20%, capped.
     RETRY_BASE_MS: int(10, 86_400_000).default(30_000),
     RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
-    // The reference app (src/app): its schedules' time zone, and auth requests per client address and route a minute.
-    APP_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris').default('UTC'),
-    APP_AUTH_RATE_LIMIT: int(1, 100_000).default(20),
   })
   .superRefine((env, ctx) => {
     const uses = (name: TransportName) => env.MAIL_TRANSPORT.includes(name);
@@ -181,4 +171,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(variable, `${issue.message}${shown}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** The worker's options from the environment (every field; the defaults are the schema's). */
+export function workerSettingsFromEnv(config: Config): WorkerSettings {
+  return {
+    from: config.MAIL_FROM,
+    messageIdDomain: config.MESSAGE_ID_DOMAIN,
+    frontendBaseUrl: config.FRONTEND_BASE_URL,
+    batchSize: config.WORKER_BATCH_SIZE,
+    concurrency: config.WORKER_CONCURRENCY,
+    jobTimeoutSeconds: config.WORKER_JOB_TIMEOUT_S,
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    relay: { pollMs: config.RELAY_POLL_MS, busyPollMs: config.RELAY_BUSY_POLL_MS, batchSize: config.RELAY_BATCH_SIZE },
+    retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+    rateLimits: {
+      transports: config.RATE_LIMIT_TRANSPORTS,
+      domains: config.RATE_LIMIT_DOMAINS,
+      recoveryMs: config.RATE_LIMIT_RECOVERY_MS,
+      pauseMs: config.TRANSPORT_PAUSE_MS,
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // Every error the app answers with has one shape: { "error": { "code", "message", "field" } }.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ValidationError } from '../index.ts';
+import { ValidationError } from 'mailroom';
 
 export class AppError extends Error {
   constructor(

@@ -67,7 +67,7 @@ export async function circleRoutes(app: FastifyInstance, { db, outbox }: AppCont
           .executeTakeFirst();
         if (!created) throw new AppError(409, 'already_invited', 'this address already has an open invitation to the circle', 'email');
         const token = await issueToken(trx, 'invitation', { invitationId: created.id }, created.expires_at);
-        await outbox.enqueueEmail(trx, {
+        await outbox.enqueue(trx, {
           template: 'circle-invitation',
           to: email,
           props: { token: token.value, inviterName: user.name, circleName: circle.name, expiresAt: token.expiresAt.toISOString() },
@@ -125,7 +125,7 @@ export async function circleRoutes(app: FastifyInstance, { db, outbox }: AppCont
           .select(['c.name as circleName', 'u.email as inviterEmail', 'u.name as inviterName'])
           .where('c.id', '=', invitation.circle_id)
           .executeTakeFirstOrThrow();
-        await outbox.enqueueEmail(trx, {
+        await outbox.enqueue(trx, {
           template: 'invitation-declined',
           to: detail.inviterEmail,
           props: { inviterName: detail.inviterName, inviteeEmail: invitation.email, circleName: detail.circleName, circleId: invitation.circle_id },
@@ -168,7 +168,7 @@ export async function circleRoutes(app: FastifyInstance, { db, outbox }: AppCont
           .orderBy('u.email')
           .execute();
         // One INSERT for all of them, however many members the circle has.
-        await outbox.enqueueEmails(
+        await outbox.enqueueMany(
           trx,
           others.map((member) => ({
             template: 'new-media-alert' as const,

@@ -1,6 +1,6 @@
-// The reference app as one Fastify plugin: buildServer() registers it, so
-// `mailroom serve` and `mailroom dev` serve it. It uses mailroom only through
-// src/index.ts (enqueueEmail, enqueueEmails).
+// The reference app as one Fastify plugin. mailroom.config.ts hands it to
+// `mailroom serve` and `mailroom dev` as the config's routes. It uses mailroom only
+// through the package's public entry point (createMailroom, ValidationError).
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { mailroomOutbox, type AppContext, type Outbox } from './context.ts';
@@ -21,7 +21,7 @@ export interface AppOptions {
   schedules?: { databaseUrl: string; timeZone: string };
   /** log2 of scrypt's N for new password hashes (default 15, about 90 ms here; the bench also measures 10). */
   passwordCost?: number;
-  /** Where emails go; default mailroom's enqueueEmail/enqueueEmails. */
+  /** Where emails go; default the product's mailroom (app/mail.ts). */
   outbox?: Outbox;
 }
 

@@ -62,7 +62,7 @@ export async function remindPendingInvitations({ db, outbox }: ScheduleContext, 
       if (!invitation) return 0;
       // The first token is only stored hashed, so the reminder carries a new one for the same invitation.
       const token = await issueToken(trx, 'invitation', { invitationId: invitation.id }, invitation.expires_at);
-      await outbox.enqueueEmail(trx, {
+      await outbox.enqueue(trx, {
         template: 'invitation-reminder',
         to: invitation.email,
         props: {
@@ -100,7 +100,7 @@ export async function remindGuardians({ db, outbox, timeZone }: ScheduleContext,
       if (!(await claimOnce(trx, key))) return 0;
       const lapses = child.upgrade_expires_at!;
       const token = await issueToken(trx, 'guardian-consent', { childId: child.id }, new Date(Math.min(lapses.getTime(), now.getTime() + 3 * DAY)));
-      await outbox.enqueueEmail(trx, {
+      await outbox.enqueue(trx, {
         template: 'guardian-consent-reminder',
         to: child.email,
         props: { token: token.value, guardianName: child.guardianName, childName: child.name, expiresAt: token.expiresAt.toISOString() },
@@ -160,7 +160,7 @@ export async function sendWeeklyDigests({ db, outbox, timeZone }: ScheduleContex
     // No token in a digest: the outbox's idempotency key alone makes a second run write nothing.
     idempotencyKey: `digest:${userId}:${week}`,
   }));
-  for (let i = 0; i < emails.length; i += BATCH) await outbox.enqueueEmails(db, emails.slice(i, i + BATCH));
+  for (let i = 0; i < emails.length; i += BATCH) await outbox.enqueueMany(db, emails.slice(i, i + BATCH));
   return emails.length;
 }
 

@@ -47,7 +47,7 @@ async function sendAccountLink(
   const key = `${template}:${user.id}:${windowKey(new Date(), RESEND_WINDOW_MS)}`;
   if (!(await claimOnce(trx, key))) return;
   const token = await issueToken(trx, LINK_PURPOSE[template], { userId: user.id });
-  await outbox.enqueueEmail(trx, {
+  await outbox.enqueue(trx, {
     template,
     to: user.email,
     props: { token: token.value, name: user.name, expiresAt: token.expiresAt.toISOString() },
@@ -83,7 +83,7 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
           .executeTakeFirst();
         if (!user) return;
         const token = await issueToken(trx, 'verify-email', { userId: user.id });
-        await outbox.enqueueEmail(trx, {
+        await outbox.enqueue(trx, {
           template: 'verify-email',
           to: email,
           props: { token: token.value, name, expiresAt: token.expiresAt.toISOString() },
@@ -186,7 +186,7 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
           .executeTakeFirstOrThrow();
         await trx.updateTable('app.session').set({ revoked_at: sql`now()` }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
         await retireTokens(trx, ['password-reset'], { userId });
-        await outbox.enqueueEmail(trx, {
+        await outbox.enqueue(trx, {
           template: 'password-changed',
           to: user.email,
           props: { name: user.name, changedAt: new Date().toISOString() },

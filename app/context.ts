@@ -2,18 +2,15 @@
 // the session check.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { enqueueEmail, enqueueEmails } from '../index.ts';
 import type { AppDb } from './db.ts';
+import { mail, type ProductMail } from './mail.ts';
 import { unauthenticated } from './errors.ts';
 import { hashSecret } from './secrets.ts';
 
-/** mailroom's public API, as the app uses it. The bench swaps in a no-op to measure the enqueue's share. */
-export interface Outbox {
-  enqueueEmail: typeof enqueueEmail;
-  enqueueEmails: typeof enqueueEmails;
-}
+/** mailroom's enqueue, as the app uses it. The bench swaps in a no-op to measure the enqueue's share. */
+export type Outbox = Pick<ProductMail, 'enqueue' | 'enqueueMany'>;
 
-export const mailroomOutbox: Outbox = { enqueueEmail, enqueueEmails };
+export const mailroomOutbox: Outbox = mail;
 
 export interface AppContext {
   db: AppDb;

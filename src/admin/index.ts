@@ -1,0 +1,28 @@
+// mailroom/admin: the operator's side from code. The admin pages as a Fastify plugin
+// an app mounts where it likes (behind its own auth too, if it wants), the whole
+// HTTP server of `mailroom serve`, and the metrics registry it scrapes.
+import type { FastifyPluginAsync } from 'fastify';
+import type { MailroomConfig } from '../define-config.ts';
+import type { Db } from '../db/connect.ts';
+import { catalogueOf } from '../templates/catalogue.ts';
+import { adminPages } from './http/plugin.tsx';
+
+export interface AdminPluginOptions {
+  /** The app's config: previews render its templates, with their sensitive props masked. */
+  config: MailroomConfig<any>;
+  /** From connect(databaseUrl); borrowed, never closed by the plugin. */
+  db: Db;
+  /** The sign-in token (24 characters or more). Without it every page answers 404. */
+  token: string | undefined;
+  /** Where preview links point (default http://localhost:3000). */
+  frontendBaseUrl?: string;
+}
+
+/** The admin pages: register with a prefix, e.g. `app.register(adminPlugin, { prefix: '/admin', config, db, token })`. */
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, options) =>
+  adminPages(app, { db: options.db, catalogue: catalogueOf(options.config), token: options.token, frontendBaseUrl: options.frontendBaseUrl });
+
+export { buildServer, type Server, type ServerOptions } from '../http/server.ts';
+export { connect, type Db } from '../db/connect.ts';
+export { createMetrics, type Metrics } from '../metrics/metrics.ts';
+export { registerDatabaseGauges } from '../metrics/database-gauges.ts';

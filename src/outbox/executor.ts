@@ -1,0 +1,24 @@
+// What enqueue runs its statement on: whatever the app's transaction is. A Kysely
+// instance or transaction, a node-postgres client or pool, or anything with
+// `query(text, values)` that returns `{ rows }` (a small adapter covers Knex and
+// Drizzle: docs/api.md). mailroom imports none of them.
+import { CompiledQuery, type Kysely } from 'kysely';
+
+/** Anything that runs `text` with `$1, $2, ...` parameters and returns its rows. */
+export interface Queryable {
+  query(text: string, values: unknown[]): Promise<{ rows: any[] }>;
+}
+
+/** A Kysely instance or transaction (any schema), a node-postgres client or pool, or any Queryable. */
+export type Executor = Kysely<any> | Queryable;
+
+/** Run one statement on any kind of executor. */
+export async function run<R = { id: string }>(executor: Executor, text: string, params: unknown[]): Promise<R[]> {
+  if (isKysely(executor)) return (await executor.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
+  if (executor && typeof (executor as Queryable).query === 'function') return (await (executor as Queryable).query(text, params)).rows as R[];
+  throw new TypeError('executor must be a Kysely instance or transaction, a node-postgres client or pool, or have query(text, values)');
+}
+
+function isKysely(executor: Executor): executor is Kysely<any> {
+  return typeof (executor as Kysely<any>).executeQuery === 'function' && typeof (executor as Kysely<any>).selectFrom === 'function';
+}

@@ -1,0 +1,88 @@
+// startWorker(): the relay, the sender and the sweeper of one process, started from
+// code with the app's config and typed options. `mailroom worker` is this, with the
+// options read from the environment. Run as many as you like, in as many processes.
+import type { Logger } from 'pino';
+import pino from 'pino';
+import type { MailroomConfig } from '../define-config.ts';
+import { connect, type Db } from '../db/connect.ts';
+import { pendingMigrations } from '../db/migrate.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { createBoss } from '../queue/boss.ts';
+import { catalogueOf } from '../templates/catalogue.ts';
+import type { Transport } from '../transports/transport.ts';
+import { resolveWorkerSettings, type WorkerSettingsInput } from './settings.ts';
+import { runWorker, type Worker } from './worker.ts';
+
+export interface WorkerOptions extends WorkerSettingsInput {
+  /** The app's config (defineConfig): which templates exist, how to render them. */
+  config: MailroomConfig<any>;
+  /** The database `mailroom migrate` prepared. The worker opens its own pools (concurrency + 4 connections, and pg-boss's 4). */
+  databaseUrl: string;
+  /** Where emails go: smtpTransport(), mailjetTransport(), captureTransport(), failoverTransport() or your own. stop() closes it. */
+  transport: Transport;
+  /** Default: pino at level `info` to standard output. */
+  logger?: Logger;
+  /** Counters and histograms for /metrics (createMetrics() from mailroom/admin). Default: none. */
+  metrics?: Metrics;
+}
+
+export interface RunningWorker extends Worker {
+  /** The worker's own database handle (for probes); closed by stop(). */
+  readonly db: Db;
+}
+
+/**
+ * Start a worker. Refuses to start on a database that is not migrated. stop()
+ * drains the batch in flight (within `shutdownGraceMs`), then closes the transport
+ * and the pools.
+ */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { loops, db, stop } = await startWorkerParts(options);
+  return { db, health: () => loops.health(), stalledLoops: (now) => loops.stalledLoops(now), stop };
+}
+
+/** The same, with the loops apart from the pools (the CLI's probes and tests stop the loops alone). */
+export async function startWorkerParts(options: WorkerOptions): Promise<{ loops: Worker; db: Db; stop(): Promise<void> }> {
+  const settings = resolveWorkerSettings(options);
+  if (typeof options.databaseUrl !== 'string' || !/^postgres(ql)?:\/\//.test(options.databaseUrl)) {
+    throw new RangeError('startWorker: databaseUrl must be a postgres:// URL');
+  }
+  if (!options.transport || typeof options.transport.send !== 'function') throw new TypeError('startWorker: transport must be a Transport');
+  const catalogue = catalogueOf(options.config);
+  const logger = options.logger ?? pino({ name: 'mailroom' });
+  const db = connect(options.databaseUrl, { max: settings.concurrency + 4, applicationName: 'mailroom-worker' });
+  try {
+    const pending = await pendingMigrations(db.kysely);
+    if (pending.length > 0) throw new Error(`the database is not migrated (pending: ${pending.join(', ')}); run \`mailroom migrate\` first`);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const boss = createBoss(options.databaseUrl, { supervise: true });
+  boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
+  let worker: Worker;
+  try {
+    await boss.start();
+    worker = await runWorker({
+      settings,
+      catalogue,
+      db,
+      boss,
+      transport: options.transport,
+      logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
+  } catch (error) {
+    await boss.stop({ graceful: false, close: true }).catch(() => {});
+    await db.close();
+    throw error;
+  }
+  return {
+    loops: worker,
+    db,
+    async stop() {
+      await worker.stop();
+      await db.close();
+    },
+  };
+}
