@@ -1,4 +1,4 @@
-// The app's own schema (`app`), applied from src/app/migrations/*.sql and recorded
+// The app's own schema (`app`), applied from app/migrations/*.sql and recorded
 // in its own table, app.kysely_migration: mailroom's migrations and the app's
 // never share a history. `mailroom migrate` and `mailroom dev` run both.
 import { readdir, readFile } from 'node:fs/promises';

@@ -11,13 +11,13 @@ import pg from 'pg';
 import { launchWorker } from '../src/cli/commands/worker.ts';
 import { loadConfig } from '../src/cli/env.ts';
 import { createLogger } from '../src/logger.ts';
-import { renderEmail } from '../test/support/mailroom.ts';
+import { renderEmail } from '../test/support/product.ts';
 import { createAcceptTransport, launchWorkerWith } from './support/accept-transport.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { insertBacklog } from './support/outbox.ts';
 import { round } from './support/stats.ts';
-import { config as productConfig } from '../test/support/mailroom.ts';
+import { config as productConfig } from '../test/support/product.ts';
 
 export interface DrainFigures {
   round: number;

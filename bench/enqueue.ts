@@ -2,7 +2,7 @@
 // (insert a token, commit) with and without enqueueEmail(), at 1 and 16 clients.
 // Variants alternate in rounds so that machine noise hits both alike.
 import pg from 'pg';
-import { enqueueEmail } from '../test/support/mailroom.ts';
+import { enqueueEmail } from '../test/support/product.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows } from './support/outbox.ts';
 import { alternatingRounds } from './support/stats.ts';

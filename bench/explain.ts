@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { listQuery, overview, type ListCursor, type RowFilter } from '../src/admin/outbox-admin.ts';
 import { connect } from '../src/db/connect.ts';
 import type { Database } from '../src/db/types.ts';
-import { templateNames } from '../test/support/mailroom.ts';
+import { templateNames } from '../test/support/product.ts';
 
 /** One row in a thousand: a filter on it must not walk the whole list to fill a page. */
 const RARE_TEMPLATE = 'password-changed';

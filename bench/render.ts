@@ -1,7 +1,7 @@
 // Render time per template (subject + HTML + text, as the worker does it), from
 // each template's PreviewProps. Target from issue #3: p95 <= 3 ms on this machine kind.
-import { catalogue, templateNames } from '../test/support/mailroom.ts';
-import { renderEmail } from '../test/support/mailroom.ts';
+import { catalogue, templateNames } from '../test/support/product.ts';
+import { renderEmail } from '../test/support/product.ts';
 import { round, summarise } from './support/stats.ts';
 
 export interface RenderFigures {

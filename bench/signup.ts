@@ -8,7 +8,7 @@ import { migrateApp } from '../app/index.ts';
 import { connect } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
-import { enqueueEmail, enqueueEmails } from '../test/support/mailroom.ts';
+import { enqueueEmail, enqueueEmails } from '../test/support/product.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { alternatingRounds } from './support/stats.ts';
 import { appConfig } from '../test/support/app-config.ts';

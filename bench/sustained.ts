@@ -4,7 +4,7 @@
 // RSS. Healthy means: dead tuples rise and fall with autovacuum instead of
 // growing with the run, the backlog stays near zero, memory stays flat.
 import pg from 'pg';
-import { enqueueEmail } from '../test/support/mailroom.ts';
+import { enqueueEmail } from '../test/support/product.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { round } from './support/stats.ts';

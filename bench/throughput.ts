@@ -6,12 +6,12 @@ import pg from 'pg';
 import { launchWorker } from '../src/cli/commands/worker.ts';
 import { loadConfig } from '../src/cli/env.ts';
 import { createLogger } from '../src/logger.ts';
-import { enqueueEmail, renderEmail } from '../test/support/mailroom.ts';
+import { enqueueEmail, renderEmail } from '../test/support/product.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round, summarise } from './support/stats.ts';
-import { config as productConfig } from '../test/support/mailroom.ts';
+import { config as productConfig } from '../test/support/product.ts';
 
 const props = { name: 'Ada', token: 'bench-token-0123456789abcdef' };
 

@@ -8,14 +8,14 @@ import pg from 'pg';
 import { launchWorker } from '../src/cli/commands/worker.ts';
 import { loadConfig } from '../src/cli/env.ts';
 import { createLogger } from '../src/logger.ts';
-import { renderEmail } from '../test/support/mailroom.ts';
+import { renderEmail } from '../test/support/product.ts';
 import { createTransportFromConfig } from '../src/cli/transport-from-env.ts';
 import { startMailjetStub } from '../test/support/mailjet-stub.ts';
 import { startCountSink } from './support/count-sink.ts';
 import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round } from './support/stats.ts';
-import { config as productConfig } from '../test/support/mailroom.ts';
+import { config as productConfig } from '../test/support/product.ts';
 
 export interface TransportFigures {
   transport: string;

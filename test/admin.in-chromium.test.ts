@@ -42,7 +42,7 @@ const status = async (id: string) => (await s.pool.query('select status from mai
 /** Enqueue an email the sink refuses with 550, and wait for the worker to fail it. */
 async function failedEmail(to: string, props: Record<string, string> = {}): Promise<string> {
   s.sink.respond(to, 550);
-  const id = await enqueueEmail(s.pool, { template: 'verify-email', to, props: { token: SECRET, ...props } });
+  const id = await enqueueEmail(s.pool, { template: 'account-confirm', to, props: { token: SECRET, ...props } });
   await waitUntil(() => status(id), (st) => st === 'failed', 20_000, `${to} failed`);
   return id;
 }
@@ -71,7 +71,7 @@ async function signIn(page: Page, path = '/admin'): Promise<void> {
 describe('the admin pages in Chromium', () => {
   it('sign in, filter failed rows, open one, replay it, see it sent', async () => {
     const failedId = await failedEmail('rejected-once@example.test', { name: 'Grace' });
-    const sentId = await enqueueEmail(s.pool, { template: 'verify-email', to: 'fine@example.test', props: { token: SECRET } });
+    const sentId = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'fine@example.test', props: { token: SECRET } });
     await waitUntil(() => status(sentId), (st) => st === 'sent', 20_000, 'the other row sent');
 
     const { context, page, dialogs } = await open();
@@ -184,7 +184,7 @@ describe('the admin pages in Chromium', () => {
       await page.waitForURL(/recipient=/);
       expect(await page.locator('[data-testid="no-rows"]').count()).toBe(1);
       expect(await page.inputValue('input[name="recipient"]')).toBe(injection);
-      await page.goto(`/admin/outbox?template=${encodeURIComponent("verify-email' or '1'='1")}`);
+      await page.goto(`/admin/outbox?template=${encodeURIComponent("account-confirm' or '1'='1")}`);
       expect(await page.locator('[data-testid="no-rows"]').count()).toBe(1);
       // A status must be one of the known ones: anything else is refused, and shown as text.
       const response = await page.goto(`/admin/outbox?status=${encodeURIComponent("failed' or 1=1 --")}`);

@@ -39,7 +39,7 @@ async function seed(n: number, values: { status?: string; template?: string; rec
     `insert into mailroom.outbox (template, recipient, props, status, created_at)
      select $2, $3, '{"token": "token-0123456789abcdef"}', $4, coalesce($5::timestamptz, now())
        from generate_series(1, $1) returning id`,
-    [n, values.template ?? 'verify-email', values.recipient ?? 'ada@example.test', values.status ?? 'failed', values.createdAt ?? null],
+    [n, values.template ?? 'account-confirm', values.recipient ?? 'ada@example.test', values.status ?? 'failed', values.createdAt ?? null],
   );
   return rows.map((r) => r.id);
 }
@@ -80,12 +80,12 @@ describe('the outbox list', () => {
   it('filters by status, template, recipient (any case) and a range of whole UTC days', async () => {
     const inRange = await seed(3, { createdAt: '2026-03-10T23:59:59.999Z', recipient: 'Grace@Example.test' });
     await seed(2, { createdAt: '2026-03-11T00:00:00Z', recipient: 'grace@example.test' });
-    await seed(2, { createdAt: '2026-03-09T12:00:00Z', status: 'sent', template: 'password-reset' });
+    await seed(2, { createdAt: '2026-03-09T12:00:00Z', status: 'sent', template: 'account-reset' });
     const { filter } = readFilter({ from: '2026-03-10', to: '2026-03-10' });
     expect((await listPage(db.kysely, filter)).rows.map((r) => r.id).sort()).toEqual([...inRange].sort());
     expect((await listPage(db.kysely, readFilter({ recipient: 'GRACE@example.TEST' }).filter)).rows).toHaveLength(5);
     expect((await listPage(db.kysely, readFilter({ status: 'sent' }).filter)).rows).toHaveLength(2);
-    expect((await listPage(db.kysely, readFilter({ template: 'password-reset', status: 'failed' }).filter)).rows).toHaveLength(0);
+    expect((await listPage(db.kysely, readFilter({ template: 'account-reset', status: 'failed' }).filter)).rows).toHaveLength(0);
     expect((await listPage(db.kysely, readFilter({ from: '2026-03-09', to: '2026-03-11' }).filter)).rows).toHaveLength(7);
   });
 
@@ -99,13 +99,13 @@ describe('the outbox list', () => {
 
 describe('acting on every row of a filter', () => {
   it('replay: counts what it would change, and acts only while that count holds', async () => {
-    const failed = await seed(4, { status: 'failed', template: 'digest' });
-    await seed(2, { status: 'sent', template: 'digest' });
-    const filter: RowFilter = { status: 'failed', template: 'digest' };
+    const failed = await seed(4, { status: 'failed', template: 'weekly-digest' });
+    await seed(2, { status: 'sent', template: 'weekly-digest' });
+    const filter: RowFilter = { status: 'failed', template: 'weekly-digest' };
     expect(await countBulk(db.kysely, 'replay', filter)).toBe(4);
 
     // One more failed meanwhile: the confirmed 4 no longer holds, nothing happens.
-    await seed(1, { status: 'failed', template: 'digest' });
+    await seed(1, { status: 'failed', template: 'weekly-digest' });
     await expect(replayFilter(db.kysely, filter, { expected: 4 })).rejects.toThrow(CountChangedError);
     expect((await pool.query(`select count(*)::int as n from mailroom.outbox where status = 'pending'`)).rows[0].n).toBe(0);
 
@@ -117,7 +117,7 @@ describe('acting on every row of a filter', () => {
   });
 
   it('replay by filter needs a status, like the CLI; cancel needs some filter', async () => {
-    await expect(countBulk(db.kysely, 'replay', { template: 'digest' })).rejects.toThrow(/status: is required/);
+    await expect(countBulk(db.kysely, 'replay', { template: 'weekly-digest' })).rejects.toThrow(/status: is required/);
     await expect(countBulk(db.kysely, 'cancel', {})).rejects.toThrow(/every row would match/);
   });
 
@@ -143,13 +143,13 @@ describe('acting on every row of a filter', () => {
     const token = 'list-and-bulk-admin-token-0123456789';
     const server: Server = buildServer({ config: productConfig, db, logger: createLogger({ level: 'silent' }), adminToken: token });
     try {
-      await seed(2, { status: 'failed', template: 'new-media-alert' });
+      await seed(2, { status: 'failed', template: 'activity-alert' });
       const admin = await signInAdmin(server, token);
-      const confirm = await admin.get('/admin/outbox/bulk?action=replay&status=failed&template=new-media-alert');
+      const confirm = await admin.get('/admin/outbox/bulk?action=replay&status=failed&template=activity-alert');
       expect(confirm.body).toContain('2 rows would be replayed');
-      await seed(1, { status: 'failed', template: 'new-media-alert' });
+      await seed(1, { status: 'failed', template: 'activity-alert' });
       const post = (expected: string) =>
-        admin.post('/admin/outbox/bulk', { action: 'replay', status: 'failed', template: 'new-media-alert', expected });
+        admin.post('/admin/outbox/bulk', { action: 'replay', status: 'failed', template: 'activity-alert', expected });
       const stale = await post('2');
       expect(stale.statusCode).toBe(409);
       expect(stale.body).toContain('3 rows would be replayed');
@@ -189,10 +189,10 @@ describe('the suppression list page', () => {
 
 describe('the overview', () => {
   it('counts rows by status, the last hour of sends, and failure rates by template', async () => {
-    await seed(3, { status: 'failed', template: 'digest' });
-    await seed(1, { status: 'sent', template: 'digest' });
-    const [sent] = await seed(1, { status: 'sent', template: 'verify-email' });
-    await seed(2, { status: 'pending', template: 'verify-email', createdAt: new Date(Date.now() - 90_000).toISOString() });
+    await seed(3, { status: 'failed', template: 'weekly-digest' });
+    await seed(1, { status: 'sent', template: 'weekly-digest' });
+    const [sent] = await seed(1, { status: 'sent', template: 'account-confirm' });
+    await seed(2, { status: 'pending', template: 'account-confirm', createdAt: new Date(Date.now() - 90_000).toISOString() });
     await pool.query(
       `insert into mailroom.delivery_attempt (outbox_id, attempt, transport, outcome, started_at, finished_at)
        values ($1, 1, 'smtp', 'sent', now(), now()), ($1, 2, 'smtp', 'sent', now() - interval '2 hours', now() - interval '2 hours')`,
@@ -203,8 +203,8 @@ describe('the overview', () => {
     expect(data.sentLastHour).toBe(1);
     expect(data.oldestDueAgeSeconds).toBeGreaterThanOrEqual(89);
     expect(data.failureByTemplate).toEqual([
-      { template: 'digest', total: 4, failed: 3, rate: 0.75 },
-      { template: 'verify-email', total: 3, failed: 0, rate: 0 },
+      { template: 'weekly-digest', total: 4, failed: 3, rate: 0.75 },
+      { template: 'account-confirm', total: 3, failed: 0, rate: 0 },
     ]);
   });
 });

@@ -21,14 +21,14 @@ describe('renderMasked', () => {
   }
 
   it('renders a sent row whose token was scrubbed', async () => {
-    const rendered = await renderMasked(templateCatalogue, { template: 'verify-email', props: { name: 'Ada' }, locale: 'fr' });
+    const rendered = await renderMasked(templateCatalogue, { template: 'account-confirm', props: { name: 'Ada' }, locale: 'fr' });
     expect(rendered.text).toContain(MASK);
     expect(rendered.text).toContain('Ada');
   });
 
   it('maskProps masks the sensitive props that are there, and only those', () => {
-    expect(maskProps(templateCatalogue, 'verify-email', { token: SECRET, name: 'Ada' })).toEqual({ token: MASK, name: 'Ada' });
-    expect(maskProps(templateCatalogue, 'verify-email', { name: 'Ada' })).toEqual({ name: 'Ada' });
-    expect(maskProps(templateCatalogue, 'digest', { name: 'Ada' }, '[sensitive]')).toEqual({ name: 'Ada' });
+    expect(maskProps(templateCatalogue, 'account-confirm', { token: SECRET, name: 'Ada' })).toEqual({ token: MASK, name: 'Ada' });
+    expect(maskProps(templateCatalogue, 'account-confirm', { name: 'Ada' })).toEqual({ name: 'Ada' });
+    expect(maskProps(templateCatalogue, 'weekly-digest', { name: 'Ada' }, '[sensitive]')).toEqual({ name: 'Ada' });
   });
 });

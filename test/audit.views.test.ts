@@ -13,7 +13,7 @@ describe('audit views', () => {
     s.sink.respond('greylisted@example.test', [451]);
     const ids = await Promise.all(
       ['ok@example.test', 'refused@example.test', 'greylisted@example.test'].map((to) =>
-        enqueueEmail(s.pool, { template: 'verify-email', to, props }),
+        enqueueEmail(s.pool, { template: 'account-confirm', to, props }),
       ),
     );
     await waitUntil(

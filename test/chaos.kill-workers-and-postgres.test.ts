@@ -52,7 +52,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: postgres.url, max: 3 });
   pool.on('error', () => {}); // idle clients lose their connection at the restart
   // Enough tries that 451s, hangs, kills and the restart never exhaust a row.
-  await pool.query(`update mailroom.template set max_attempts = 50 where name = 'verify-email'`);
+  await pool.query(`update mailroom.template set max_attempts = 50 where name = 'account-confirm'`);
   sink = await startSmtpSink({ keepBodies: false });
   sink.setRandomFailures(0.2, 451, SEED);
   sink.setRandomHangs(0.01, SEED + 1);
@@ -75,7 +75,7 @@ async function enqueue(count: number): Promise<void> {
   const to = Math.min(TOTAL, enqueued + count);
   if (to < from) return;
   await pool.query(
-    `select mailroom.enqueue('verify-email', 'chaos-' || g || '@example.test',
+    `select mailroom.enqueue('account-confirm', 'chaos-' || g || '@example.test',
                              jsonb_build_object('token', 'chaos-token-' || lpad(g::text, 12, '0')))
        from generate_series($1::int, $2::int) g`,
     [from, to],

@@ -48,7 +48,7 @@ describe('mailroom CLI', () => {
   });
 
   it('previews a template in a second locale, and names an unknown one', async () => {
-    const fr = await runCli(['preview', 'verify-email', '--text', '--locale', 'fr'], { FRONTEND_BASE_URL: 'https://circles.example' });
+    const fr = await runCli(['preview', 'account-confirm', '--text', '--locale', 'fr'], { FRONTEND_BASE_URL: 'https://circles.example' });
     expect(fr.code).toBe(0);
     expect(fr.output).toContain('Subject: Ada, confirmez votre adresse e-mail');
     expect(fr.output).toContain('https://circles.example/verify?token=preview-token-0123456789');
@@ -64,7 +64,7 @@ describe('mailroom CLI', () => {
   });
 
   it('shows a row with its token link masked, and lists it', async () => {
-    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'shown@example.test', props });
+    const id = await enqueueEmail(pool, { template: 'account-confirm', to: 'shown@example.test', props });
     const show = await runCli(['show', id], env);
     expect(show.code).toBe(0);
     expect(show.output).toContain('shown@example.test');
@@ -79,7 +79,7 @@ describe('mailroom CLI', () => {
   });
 
   it('cancels a pending row, and refuses to cancel it twice', async () => {
-    const id = await enqueueEmail(pool, { template: 'verify-email', to: 'cancel@example.test', props });
+    const id = await enqueueEmail(pool, { template: 'account-confirm', to: 'cancel@example.test', props });
     const first = await runCli(['cancel', id], env);
     expect(first).toMatchObject({ code: 0 });
     expect((await pool.query('select status from mailroom.outbox where id = $1', [id])).rows[0].status).toBe('cancelled');
@@ -90,11 +90,11 @@ describe('mailroom CLI', () => {
 
   it('cancels by filter: a dry run lists, the real run cancels only unsent rows of that filter', async () => {
     const doomed = [
-      await enqueueEmail(pool, { template: 'verify-email', to: 'bulk-cancel-1@example.test', props }),
-      await enqueueEmail(pool, { template: 'verify-email', to: 'bulk-cancel-2@example.test', props }),
+      await enqueueEmail(pool, { template: 'account-confirm', to: 'bulk-cancel-1@example.test', props }),
+      await enqueueEmail(pool, { template: 'account-confirm', to: 'bulk-cancel-2@example.test', props }),
     ];
-    const other = await enqueueEmail(pool, { template: 'password-changed', to: 'keep@example.test', props: { name: 'Ada', changedAt: new Date().toISOString() } });
-    const filter = ['--template', 'verify-email', '--status', 'pending'];
+    const other = await enqueueEmail(pool, { template: 'account-notice', to: 'keep@example.test', props: { name: 'Ada', changedAt: new Date().toISOString() } });
+    const filter = ['--template', 'account-confirm', '--status', 'pending'];
     const dry = await runCli(['cancel', ...filter, '--dry-run', '--json'], env);
     expect(dry.code, dry.output).toBe(0);
     expect(JSON.parse(dry.output).matched).toEqual(expect.arrayContaining(doomed));
@@ -106,7 +106,7 @@ describe('mailroom CLI', () => {
     const { rows } = await pool.query('select id, status from mailroom.outbox where id = any($1)', [[...doomed, other]]);
     expect(Object.fromEntries(rows.map((r) => [r.id, r.status]))).toEqual({ [doomed[0]!]: 'cancelled', [doomed[1]!]: 'cancelled', [other]: 'pending' });
 
-    const both = await runCli(['cancel', other, '--template', 'verify-email'], env);
+    const both = await runCli(['cancel', other, '--template', 'account-confirm'], env);
     expect(both.code).toBe(1);
     expect(both.output).toContain('not both');
   });

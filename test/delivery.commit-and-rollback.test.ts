@@ -22,7 +22,7 @@ describe('an email enqueued in the caller transaction', () => {
     await expect(
       db.transaction().execute(async (trx) => {
         await sql`insert into app_token (token_hash) values ('rolled-back-hash')`.execute(trx);
-        await enqueueEmail(trx, { template: 'verify-email', to: 'rolled-back@example.test', props });
+        await enqueueEmail(trx, { template: 'account-confirm', to: 'rolled-back@example.test', props });
         throw new Error('the request failed after the enqueue');
       }),
     ).rejects.toThrow('the request failed after the enqueue');
@@ -39,7 +39,7 @@ describe('an email enqueued in the caller transaction', () => {
   it('is sent once committed, with one attempt row holding the SMTP response', async () => {
     const id = await db.transaction().execute(async (trx) => {
       await sql`insert into app_token (token_hash) values ('committed-hash')`.execute(trx);
-      return enqueueEmail(trx, { template: 'verify-email', to: 'committed@example.test', props });
+      return enqueueEmail(trx, { template: 'account-confirm', to: 'committed@example.test', props });
     });
     const row = await waitUntil(
       async () => (await s.pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0],
@@ -65,7 +65,7 @@ describe('an email enqueued in the caller transaction', () => {
   });
 
   it('scrubs the token link from the row once sent, keeping the attempt history', async () => {
-    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'scrubbed@example.test', props });
+    const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'scrubbed@example.test', props });
     const row = await waitUntil(
       async () => (await s.pool.query('select status, props from mailroom.outbox where id = $1', [id])).rows[0],
       (r) => r.status === 'sent',

@@ -18,10 +18,10 @@ const status = async (id: string) => (await s.pool.query('select status from mai
 
 describe('what is sent, and when', () => {
   it('sends one mail for the same idempotency key enqueued twice, returning the first id', async () => {
-    const first = await enqueueEmail(s.pool, { template: 'verify-email', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
-    const second = await enqueueEmail(s.pool, { template: 'verify-email', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
+    const first = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
+    const second = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'once@example.test', props, idempotencyKey: 'verify:42' });
     expect(second).toBe(first);
-    const viaSql = await s.pool.query(`select mailroom.enqueue('verify-email', 'once@example.test', $1::jsonb, 'verify:42') as id`, [
+    const viaSql = await s.pool.query(`select mailroom.enqueue('account-confirm', 'once@example.test', $1::jsonb, 'verify:42') as id`, [
       JSON.stringify(props),
     ]);
     expect(viaSql.rows[0].id).toBe(first);
@@ -36,7 +36,7 @@ describe('what is sent, and when', () => {
 
   it('expires a row whose not_after has passed, without sending it', async () => {
     const id = await enqueueEmail(s.pool, {
-      template: 'verify-email',
+      template: 'account-confirm',
       to: 'stale@example.test',
       props,
       notAfter: new Date(Date.now() - 1_000),
@@ -50,7 +50,7 @@ describe('what is sent, and when', () => {
   it('does not send a row before its send_after', async () => {
     const enqueuedAt = Date.now();
     const id = await enqueueEmail(s.pool, {
-      template: 'verify-email',
+      template: 'account-confirm',
       to: 'later@example.test',
       props,
       sendAfter: new Date(enqueuedAt + 2_000),
@@ -71,11 +71,11 @@ describe('priority', () => {
     const backlog = 120;
     await s.pool.query(
       `insert into mailroom.outbox (template, recipient, props, priority, created_at, send_after)
-       select 'verify-email', 'bulk' || g || '@example.test', $1::jsonb, 0, now() - interval '1 minute', now() - interval '1 minute'
+       select 'account-confirm', 'bulk' || g || '@example.test', $1::jsonb, 0, now() - interval '1 minute', now() - interval '1 minute'
          from generate_series(1, $2::int) g`,
       [JSON.stringify(props), backlog],
     );
-    const urgent = await enqueueEmail(s.pool, { template: 'verify-email', to: 'urgent@example.test', props, priority: 10 });
+    const urgent = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'urgent@example.test', props, priority: 10 });
 
     // Small batches, one at a time, so order is observable at the sink.
     workers.push(

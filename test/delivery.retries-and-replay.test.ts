@@ -15,7 +15,7 @@ const attempts = async (id: string) =>
 describe('delivery under SMTP errors', () => {
   it('retries 451 twice, then sends on attempt 3 with growing delays', async () => {
     s.sink.respond('greylisted@example.test', [451, 451]);
-    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'greylisted@example.test', props });
+    const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'greylisted@example.test', props });
     const done = await waitUntil(() => row(id), (r) => r.status === 'sent', 20_000, 'sent after retries');
     expect(done.attempts).toBe(3);
 
@@ -38,7 +38,7 @@ describe('delivery under SMTP errors', () => {
 
   it('treats a 421 as the server shedding load: throttled, retried, the attempt given back', async () => {
     s.sink.respond('shedding@example.test', [421]);
-    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'shedding@example.test', props });
+    const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'shedding@example.test', props });
     const done = await waitUntil(() => row(id), (r) => r.status === 'sent', 20_000, 'sent after a 421');
     expect(done).toMatchObject({ attempts: 2, max_attempts: 9 });
     expect((await attempts(id)).map((a) => [a.outcome, a.error_class, a.response_code])).toEqual([
@@ -49,7 +49,7 @@ describe('delivery under SMTP errors', () => {
 
   it('fails a 550 after one attempt, and `mailroom replay <id>` sends it once the sink accepts', async () => {
     s.sink.respond('rejected@example.test', 550);
-    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'rejected@example.test', props });
+    const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'rejected@example.test', props });
     const failed = await waitUntil(() => row(id), (r) => r.status === 'failed', 15_000, 'failed');
     expect(failed.attempts).toBe(1);
     expect(failed.last_error).toMatch(/550/);
@@ -70,10 +70,10 @@ describe('delivery under SMTP errors', () => {
 
   it('replays by filter with --dry-run first, changing nothing', async () => {
     s.sink.respond('filtered@example.test', 550);
-    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'filtered@example.test', props });
+    const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'filtered@example.test', props });
     await waitUntil(() => row(id), (r) => r.status === 'failed');
 
-    const dry = await runCli(['replay', '--status', 'failed', '--template', 'verify-email', '--since', '1h', '--dry-run'], {
+    const dry = await runCli(['replay', '--status', 'failed', '--template', 'account-confirm', '--since', '1h', '--dry-run'], {
       DATABASE_URL: s.database.url,
     });
     expect(dry.code).toBe(0);

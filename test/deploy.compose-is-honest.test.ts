@@ -1,7 +1,7 @@
 // The Dockerfile and docker-compose.yml only run what exists. There is no Docker
 // engine on CI, so nothing here starts a container: the files are read as text, and
 // every command they run is checked against the CLI's own `--help`, every variable
-// they set against src/config.ts, and the image's HEALTHCHECK is run, as written,
+// they set against src/cli/env.ts, and the image's HEALTHCHECK is run, as written,
 // against a real `buildServer()`.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -126,7 +126,8 @@ describe('Dockerfile', () => {
 
   it('copies into the image every folder the CLI loads at run time', () => {
     const copied = runStage.filter((i) => i.keyword === 'COPY').map((i) => i.args).join('\n');
-    for (const needed of ['bin', 'src', 'emails', 'migrations', 'package.json', 'tsconfig.json', 'node_modules']) expect(copied).toContain(needed);
+    // The library and the product it runs: mailroom.config.ts wires emails/ and app/.
+    for (const needed of ['bin', 'src', 'emails', 'app', 'mailroom.config.ts', 'migrations', 'package.json', 'tsconfig.json', 'node_modules']) expect(copied).toContain(needed);
   });
 });
 

@@ -9,9 +9,9 @@ import { useScenario } from './support/scenario.ts';
 const s = useScenario();
 
 const alert = (to: string, key?: string) => ({
-  template: 'new-media-alert' as const,
+  template: 'activity-alert' as const,
   to,
-  props: { uploaderName: 'Ada', circleName: 'Family', circleId: 'c_1', count: 2, kind: 'photo' as const },
+  props: { uploaderName: 'Ada', teamName: 'Family', count: 2, kind: 'photo' as const },
   ...(key ? { idempotencyKey: key } : {}),
 });
 const count = async () => (await s.pool.query('select count(*)::int as n from mailroom.outbox')).rows[0].n as number;
@@ -25,15 +25,15 @@ describe('enqueueEmails', () => {
       const notAfter = new Date(Date.now() + 3_600_000);
       const ids = await enqueueEmails(counting, [
         alert('a@example.test'),
-        { template: 'password-changed', to: 'b@example.test', props: { changedAt: '2026-11-28T10:00:00Z' }, notAfter, priority: 7 },
+        { template: 'account-notice', to: 'b@example.test', props: { changedAt: '2026-11-28T10:00:00Z' }, notAfter, priority: 7 },
         alert('c@example.test'),
       ]);
       expect(statements).toBe(1);
       const { rows } = await s.pool.query('select id, template, recipient, priority, not_after, props from mailroom.outbox where id = any($1)', [ids]);
       const byId = new Map(rows.map((r) => [r.id, r]));
       expect(ids.map((id) => byId.get(id)?.recipient)).toEqual(['a@example.test', 'b@example.test', 'c@example.test']);
-      expect(byId.get(ids[0])).toMatchObject({ template: 'new-media-alert', priority: -10, props: { count: 2, kind: 'photo' } });
-      expect(byId.get(ids[1])).toMatchObject({ template: 'password-changed', priority: 7, not_after: notAfter });
+      expect(byId.get(ids[0])).toMatchObject({ template: 'activity-alert', priority: -10, props: { count: 2, kind: 'photo' } });
+      expect(byId.get(ids[1])).toMatchObject({ template: 'account-notice', priority: 7, not_after: notAfter });
     } finally {
       client.release();
     }

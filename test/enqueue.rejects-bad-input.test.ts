@@ -2,7 +2,8 @@
 // from TypeScript (enqueueEmail) and from SQL (mailroom.enqueue).
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/index.ts';
+import { z } from 'zod';
+import { createMailroom, defineConfig, defineTemplate, ValidationError } from '../src/index.ts';
 import { enqueueEmail } from './support/mailroom.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
@@ -32,35 +33,35 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'an unknown template', field: 'template', input: { template: 'no-such-email', to: 'a@example.test', props: good } },
-  { name: 'a malformed address', field: 'to', input: { template: 'verify-email', to: 'not-an-address', props: good } },
-  { name: 'an address with two @', field: 'to', input: { template: 'verify-email', to: 'a@b@example.test', props: good } },
-  { name: 'CR LF in the address', field: 'to', input: { template: 'verify-email', to: 'a@example.test\r\nBcc: x@evil.test', props: good } },
+  { name: 'a malformed address', field: 'to', input: { template: 'account-confirm', to: 'not-an-address', props: good } },
+  { name: 'an address with two @', field: 'to', input: { template: 'account-confirm', to: 'a@b@example.test', props: good } },
+  { name: 'CR LF in the address', field: 'to', input: { template: 'account-confirm', to: 'a@example.test\r\nBcc: x@evil.test', props: good } },
   {
     name: 'CR LF in a prop that goes into the subject',
     field: 'props.name',
-    input: { template: 'verify-email', to: 'a@example.test', props: { ...good, name: 'Ada\r\nBcc: x@evil.test' } },
+    input: { template: 'account-confirm', to: 'a@example.test', props: { ...good, name: 'Ada\r\nBcc: x@evil.test' } },
   },
-  { name: 'a missing required prop', field: 'props.token', input: { template: 'verify-email', to: 'a@example.test', props: {} } },
+  { name: 'a missing required prop', field: 'props.token', input: { template: 'account-confirm', to: 'a@example.test', props: {} } },
   {
     name: 'a prop of the wrong type',
     field: 'props.token',
-    input: { template: 'verify-email', to: 'a@example.test', props: { token: 42 } },
+    input: { template: 'account-confirm', to: 'a@example.test', props: { token: 42 } },
   },
   {
     name: 'props over 64 KiB',
     field: 'props',
-    input: { template: 'verify-email', to: 'a@example.test', props: { token: 'token-0123456789abcdef', expiresAt: '2026-12-01T12:00:00Z', pad: 'y'.repeat(70_000) } },
+    input: { template: 'account-confirm', to: 'a@example.test', props: { token: 'token-0123456789abcdef', expiresAt: '2026-12-01T12:00:00Z', pad: 'y'.repeat(70_000) } },
   },
   {
     name: 'a line break in the idempotency key',
     field: 'idempotencyKey',
-    input: { template: 'verify-email', to: 'a@example.test', props: good, idempotencyKey: 'a\nb' },
+    input: { template: 'account-confirm', to: 'a@example.test', props: good, idempotencyKey: 'a\nb' },
   },
-  { name: 'a priority out of range', field: 'priority', input: { template: 'verify-email', to: 'a@example.test', props: good, priority: 1000 } },
+  { name: 'a priority out of range', field: 'priority', input: { template: 'account-confirm', to: 'a@example.test', props: good, priority: 1000 } },
   {
     name: 'an invalid send_after',
     field: 'sendAfter',
-    input: { template: 'verify-email', to: 'a@example.test', props: good, sendAfter: new Date('nope') },
+    input: { template: 'account-confirm', to: 'a@example.test', props: good, sendAfter: new Date('nope') },
   },
 ];
 
@@ -78,7 +79,7 @@ describe('enqueueEmail() refuses bad input', () => {
     const client = await pool.connect();
     try {
       await client.query('begin');
-      await enqueueEmail(client, { template: 'verify-email', to: 'bad address', props: good }).catch(() => {});
+      await enqueueEmail(client, { template: 'account-confirm', to: 'bad address', props: good }).catch(() => {});
       await client.query('commit');
     } finally {
       client.release();
@@ -95,13 +96,13 @@ interface SqlCase {
 
 const sqlCases: SqlCase[] = [
   { name: 'an unknown template', field: 'template', args: ['no-such-email', 'a@example.test', good] },
-  { name: 'a malformed address', field: 'to', args: ['verify-email', 'not-an-address', good] },
-  { name: 'CR LF in the address', field: 'to', args: ['verify-email', 'a@example.test\r\nBcc: x@evil.test', good] },
-  { name: 'CR LF in a header prop', field: 'props.name', args: ['verify-email', 'a@example.test', { ...good, name: 'A\nB' }] },
-  { name: 'a missing required prop', field: 'props.token', args: ['verify-email', 'a@example.test', {}] },
-  { name: 'props that are not an object', field: 'props', args: ['verify-email', 'a@example.test', [1, 2]] },
-  { name: 'props over 64 KiB', field: 'props', args: ['verify-email', 'a@example.test', { ...good, padding: 'y'.repeat(70_000) }] },
-  { name: 'a priority out of range', field: 'priority', args: ['verify-email', 'a@example.test', good, null, null, 500] },
+  { name: 'a malformed address', field: 'to', args: ['account-confirm', 'not-an-address', good] },
+  { name: 'CR LF in the address', field: 'to', args: ['account-confirm', 'a@example.test\r\nBcc: x@evil.test', good] },
+  { name: 'CR LF in a header prop', field: 'props.name', args: ['account-confirm', 'a@example.test', { ...good, name: 'A\nB' }] },
+  { name: 'a missing required prop', field: 'props.token', args: ['account-confirm', 'a@example.test', {}] },
+  { name: 'props that are not an object', field: 'props', args: ['account-confirm', 'a@example.test', [1, 2]] },
+  { name: 'props over 64 KiB', field: 'props', args: ['account-confirm', 'a@example.test', { ...good, padding: 'y'.repeat(70_000) }] },
+  { name: 'a priority out of range', field: 'priority', args: ['account-confirm', 'a@example.test', good, null, null, 500] },
 ];
 
 describe('mailroom.enqueue() in SQL refuses bad input', () => {
@@ -126,8 +127,31 @@ describe('mailroom.enqueue() in SQL refuses bad input', () => {
   }
 
   it('accepts a valid call and returns the new id', async () => {
-    const { rows } = await pool.query(`select mailroom.enqueue('verify-email', 'ok@example.test', $1::jsonb) as id`, [JSON.stringify(good)]);
+    const { rows } = await pool.query(`select mailroom.enqueue('account-confirm', 'ok@example.test', $1::jsonb) as id`, [JSON.stringify(good)]);
     expect(rows[0].id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await rowCount()).toBe(1);
+  });
+});
+
+describe('header props', () => {
+  it('are refused with a line break from TypeScript even where the template schema allows one, as mailroom.enqueue() refuses them in SQL', async () => {
+    const loose = defineConfig({
+      templates: {
+        'loose-subject': defineTemplate({
+          schema: z.object({ name: z.string() }),
+          subject: ({ name }) => `Hello ${name}`,
+          component: () => null,
+          previewProps: { name: 'Ada' },
+          headerProps: ['name'],
+        }),
+      },
+    });
+    const mail = createMailroom(loose);
+    for (const name of ['Ada\r\nBcc: x@example.test', 'Ada\nX-Injected: 1', 'Ada\r']) {
+      expect(() => mail.validate({ template: 'loose-subject', to: 'a@example.test', props: { name } })).toThrow(
+        expect.objectContaining({ field: 'props.name', message: 'props.name: goes into a header and contains a line break' }),
+      );
+    }
+    expect(() => mail.validate({ template: 'loose-subject', to: 'a@example.test', props: { name: 'Ada Lovelace' } })).not.toThrow();
   });
 });

@@ -9,7 +9,7 @@ const havePsql = spawnSync('psql', ['--version']).status === 0;
 const s = useScenario({ worker: true });
 
 const ENQUEUE = `begin;
-select mailroom.enqueue('verify-email', 'psql@example.test', '{"name": "Grace", "token": "sql-token-0123456789"}');
+select mailroom.enqueue('account-confirm', 'psql@example.test', '{"name": "Grace", "token": "sql-token-0123456789"}');
 commit;`;
 
 it(`delivers an email enqueued with select mailroom.enqueue(...) from ${havePsql ? 'psql' : 'a plain SQL client (psql not installed)'}`, async () => {
@@ -22,7 +22,7 @@ it(`delivers an email enqueued with select mailroom.enqueue(...) from ${havePsql
     async () => (await s.pool.query(`select * from mailroom.outbox where recipient = 'psql@example.test'`)).rows[0],
     (r) => r?.status === 'sent',
   );
-  expect(row.template).toBe('verify-email');
+  expect(row.template).toBe('account-confirm');
   const [message] = s.sink.messagesTo('psql@example.test');
   expect(message!.subject).toBe('Grace, confirm your email address');
   expect(message!.text).toContain('https://app.example/verify?token=sql-token-0123456789');

@@ -29,7 +29,7 @@ describe('a database from createTestDatabase()', () => {
     expect(await scalar(database.url, `select to_regclass('mailroom.delivery_attempt')::text`)).toBe('mailroom.delivery_attempt');
     expect(await scalar(database.url, `select count(*)::int from mailroom.outbox`)).toBe(0);
     expect(await scalar(database.url, `select count(*)::int from mailroom.delivery_attempt`)).toBe(0);
-    expect(await scalar(database.url, `select count(*)::int from mailroom.template where name = 'verify-email'`)).toBe(1);
+    expect(await scalar(database.url, `select count(*)::int from mailroom.template where name = 'account-confirm'`)).toBe(1);
     expect(await scalar(database.url, `select count(*)::int from pg_namespace where nspname = 'pgboss'`)).toBe(1);
     expect(await scalar(database.url, `select count(*)::int from pgboss.queue where name = 'mailroom.send'`)).toBe(1);
     expect(await scalar(database.url, `select count(*)::int from pgboss.job`)).toBe(0);

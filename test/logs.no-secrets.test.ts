@@ -11,9 +11,9 @@ it('a worker logging at trace level writes no token, sent or failed', async () =
   s.sink.respond('refused@example.test', 550);
   s.sink.respond('later@example.test', [451]);
   const ids = [
-    await enqueueEmail(s.pool, { template: 'verify-email', to: 'ok@example.test', props: { token: tokens[0]!, name: 'Ada' } }),
-    await enqueueEmail(s.pool, { template: 'password-reset', to: 'refused@example.test', props: { token: tokens[1]!, expiresAt: '2026-12-01T00:00:00Z' } }),
-    await enqueueEmail(s.pool, { template: 'circle-invitation', to: 'later@example.test', props: { token: tokens[2]!, inviterName: 'A', circleName: 'B' } }),
+    await enqueueEmail(s.pool, { template: 'account-confirm', to: 'ok@example.test', props: { token: tokens[0]!, name: 'Ada' } }),
+    await enqueueEmail(s.pool, { template: 'account-reset', to: 'refused@example.test', props: { token: tokens[1]!, expiresAt: '2026-12-01T00:00:00Z' } }),
+    await enqueueEmail(s.pool, { template: 'team-invite', to: 'later@example.test', props: { token: tokens[2]!, inviterName: 'A', teamName: 'B' } }),
   ];
   const worker = spawnCli(['worker'], s.env({ LOG_LEVEL: 'trace', RETRY_BASE_MS: '100' }));
   await waitUntil(

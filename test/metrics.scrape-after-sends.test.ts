@@ -16,7 +16,7 @@ import { config as productConfig } from './support/mailroom.ts';
 const s = useScenario();
 const props = { name: 'Ada', token: 'metrics-token-0123456789abcdef' };
 
-/** The value of one sample line, e.g. sample(text, 'mailroom_emails_sent_total', { template: 'verify-email' }). */
+/** The value of one sample line, e.g. sample(text, 'mailroom_emails_sent_total', { template: 'account-confirm' }). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   const line = text
@@ -41,9 +41,9 @@ describe('GET /metrics after a run of sends', () => {
 
     s.sink.respond('refused@example.test', 550);
     s.sink.respond('flaky@example.test', [451]);
-    for (let i = 0; i < 3; i++) await enqueueEmail(s.pool, { template: 'verify-email', to: `ok${i}@example.test`, props });
-    await enqueueEmail(s.pool, { template: 'password-reset', to: 'refused@example.test', props: { ...props, expiresAt: new Date(Date.now() + 3_600_000).toISOString() } });
-    await enqueueEmail(s.pool, { template: 'verify-email', to: 'flaky@example.test', props });
+    for (let i = 0; i < 3; i++) await enqueueEmail(s.pool, { template: 'account-confirm', to: `ok${i}@example.test`, props });
+    await enqueueEmail(s.pool, { template: 'account-reset', to: 'refused@example.test', props: { ...props, expiresAt: new Date(Date.now() + 3_600_000).toISOString() } });
+    await enqueueEmail(s.pool, { template: 'account-confirm', to: 'flaky@example.test', props });
     await waitUntil(() => statusCounts(s.pool), (c) => (c.sent ?? 0) === 4 && (c.failed ?? 0) === 1, 30_000, '4 sent and 1 failed');
     text = (await server.inject({ method: 'GET', url: '/metrics' })).body;
   });
@@ -54,20 +54,20 @@ describe('GET /metrics after a run of sends', () => {
   });
 
   it('counts sends, failures and retries by template, transport and error class', () => {
-    expect(sample(text, 'mailroom_emails_sent_total', { template: 'verify-email', transport: 'smtp' })).toBe(4);
-    expect(sample(text, 'mailroom_emails_failed_total', { template: 'password-reset', transport: 'smtp', error_class: 'permanent' })).toBe(1);
-    expect(sample(text, 'mailroom_send_retries_total', { template: 'verify-email', transport: 'smtp', error_class: 'transient' })).toBe(1);
+    expect(sample(text, 'mailroom_emails_sent_total', { template: 'account-confirm', transport: 'smtp' })).toBe(4);
+    expect(sample(text, 'mailroom_emails_failed_total', { template: 'account-reset', transport: 'smtp', error_class: 'permanent' })).toBe(1);
+    expect(sample(text, 'mailroom_send_retries_total', { template: 'account-confirm', transport: 'smtp', error_class: 'transient' })).toBe(1);
   });
 
   it('observes send durations per attempt and commit-to-send latency per sent email', () => {
     expect(sample(text, 'mailroom_send_duration_seconds_count', { transport: 'smtp', outcome: 'sent' })).toBe(4);
     expect(sample(text, 'mailroom_send_duration_seconds_count', { transport: 'smtp', outcome: 'failed' })).toBe(1);
-    expect(sample(text, 'mailroom_commit_to_send_seconds_count', { template: 'verify-email' })).toBe(4);
-    expect(sample(text, 'mailroom_commit_to_send_seconds_sum', { template: 'verify-email' })).toBeGreaterThan(0);
+    expect(sample(text, 'mailroom_commit_to_send_seconds_count', { template: 'account-confirm' })).toBe(4);
+    expect(sample(text, 'mailroom_commit_to_send_seconds_sum', { template: 'account-confirm' })).toBeGreaterThan(0);
   });
 
   it('counts the enqueues of this process, and reads the backlog and the queue from the database', () => {
-    expect(sample(text, 'mailroom_enqueued_total', { template: 'verify-email' })).toBeGreaterThanOrEqual(4);
+    expect(sample(text, 'mailroom_enqueued_total', { template: 'account-confirm' })).toBeGreaterThanOrEqual(4);
     expect(sample(text, 'mailroom_outbox_backlog_rows', { status: 'pending' })).toBe(0);
     expect(sample(text, 'mailroom_outbox_backlog_rows', { status: 'sending' })).toBe(0);
     expect(sample(text, 'mailroom_outbox_oldest_pending_seconds')).toBe(0);
@@ -80,7 +80,7 @@ describe('GET /metrics after a run of sends', () => {
     await running.worker.stop();
     await s.pool.query(
       `insert into mailroom.outbox (template, recipient, props, send_after, created_at)
-       values ('verify-email', 'late@example.test', $1, now() - interval '90 seconds', now() - interval '90 seconds')`,
+       values ('account-confirm', 'late@example.test', $1, now() - interval '90 seconds', now() - interval '90 seconds')`,
       [JSON.stringify(props)],
     );
     const later = (await server.inject({ method: 'GET', url: '/metrics' })).body;

@@ -119,6 +119,18 @@ try {
   await pool.end();
 }
 `,
+  // A producer: loads the config and validates an email the way enqueue does, then
+  // says which packages were loaded (a load hook sees every module).
+  'producer-probe.mjs': `
+import { registerHooks } from 'node:module';
+const loaded = new Set();
+registerHooks({ load(url, context, next) { loaded.add(url); return next(url, context); } });
+const { createMailroom } = await import('mailroom');
+const { default: config } = await import('./mailroom.config.ts');
+createMailroom(config).validate({ template: 'welcome', to: 'ada@example.test', props: { name: 'Ada' } });
+const packages = new Set([...loaded].flatMap((u) => { const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(u); return m ? [m[1]] : []; }));
+console.log(JSON.stringify([...packages].sort()));
+`,
   // Never run: each line must fail to compile.
   'misuse.ts': `
 import { createMailroom } from 'mailroom';
@@ -221,6 +233,14 @@ describe('the packed tarball', () => {
 });
 
 describe('an app of its own on the installed package', () => {
+  it('enqueues without loading React, pg-boss, prom-client or Fastify (the components load on first render)', async () => {
+    const { stdout } = await run(process.execPath, ['producer-probe.mjs'], { cwd: app });
+    const packages = JSON.parse(stdout.trim()) as string[];
+    expect(packages).toContain('mailroom');
+    expect(packages).toContain('zod');
+    for (const heavy of ['react', 'react-dom', 'react-email', 'pg-boss', 'prom-client', 'fastify', 'nodemailer']) expect(packages).not.toContain(heavy);
+  });
+
   it('type-checks under strict', async () => {
     const result = await tsc('tsconfig.json');
     expect(result.output).toBe('');

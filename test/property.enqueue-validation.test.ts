@@ -48,11 +48,11 @@ const displayName = fc.string({ unit: nameChar, minLength: 1, maxLength: 100 }).
 const instant = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
 
 /** Props generators for three templates with different shapes (optional, required, several header props). */
-const propsFor: Record<'verify-email' | 'password-reset' | 'circle-invitation', fc.Arbitrary<Record<string, unknown>>> = {
-  'verify-email': fc.record({ token: tokenValue, name: displayName, expiresAt: instant }, { requiredKeys: ['token'] }),
-  'password-reset': fc.record({ token: tokenValue, name: displayName, expiresAt: instant }, { requiredKeys: ['token', 'expiresAt'] }),
-  'circle-invitation': fc.record({ token: tokenValue, inviterName: displayName, circleName: displayName, expiresAt: instant }, {
-    requiredKeys: ['token', 'inviterName', 'circleName'],
+const propsFor: Record<'account-confirm' | 'account-reset' | 'team-invite', fc.Arbitrary<Record<string, unknown>>> = {
+  'account-confirm': fc.record({ token: tokenValue, name: displayName, expiresAt: instant }, { requiredKeys: ['token'] }),
+  'account-reset': fc.record({ token: tokenValue, name: displayName, expiresAt: instant }, { requiredKeys: ['token', 'expiresAt'] }),
+  'team-invite': fc.record({ token: tokenValue, inviterName: displayName, teamName: displayName, expiresAt: instant }, {
+    requiredKeys: ['token', 'inviterName', 'teamName'],
   }),
 };
 const templateName = fc.constantFrom(...(Object.keys(propsFor) as (keyof typeof propsFor)[]));
@@ -100,8 +100,8 @@ interface Fault {
   request: Request;
 }
 
-const requiredOf = (template: string) => (template === 'circle-invitation' ? ['circleName', 'inviterName', 'token'] : template === 'password-reset' ? ['expiresAt', 'token'] : ['token']);
-const headerOf = (template: string) => (template === 'circle-invitation' ? ['inviterName', 'circleName'] : template === 'verify-email' ? ['name'] : []);
+const requiredOf = (template: string) => (template === 'team-invite' ? ['teamName', 'inviterName', 'token'] : template === 'account-reset' ? ['expiresAt', 'token'] : ['token']);
+const headerOf = (template: string) => (template === 'team-invite' ? ['inviterName', 'teamName'] : template === 'account-confirm' ? ['name'] : []);
 
 const controlCharacter = fc.constantFrom('\r\n', '\n', '\r', '\r\nBcc: victim@evil.test', '\t', '\x00', '\x01', '\x1b', '\x1f', '\ud83d', '\udc00');
 const insertAnywhere = (text: string, inserted: string, at: number) => {

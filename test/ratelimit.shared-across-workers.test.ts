@@ -37,7 +37,7 @@ describe('a domain limit shared by two workers', () => {
     try {
       // Warm up first (templates rendered once, SMTP connections open), so the first
       // permits are not delivered late and squeezed into the following second.
-      for (let i = 0; i < 8; i++) await enqueueEmail(s.pool, { template: 'verify-email', to: `warm${i}@free.example`, props: { token: `token-${i}-0123456789abcdef` } });
+      for (let i = 0; i < 8; i++) await enqueueEmail(s.pool, { template: 'account-confirm', to: `warm${i}@free.example`, props: { token: `token-${i}-0123456789abcdef` } });
       await s.sink.waitFor(8, 20_000);
 
       const ids: string[] = [];
@@ -45,11 +45,11 @@ describe('a domain limit shared by two workers', () => {
       try {
         await client.query('begin');
         for (let i = 0; i < COUNT; i++) {
-          ids.push(await enqueueEmail(client, { template: 'verify-email', to: `user${i}@limited.example`, props: { token: `token-${i}-0123456789abcdef` } }));
+          ids.push(await enqueueEmail(client, { template: 'account-confirm', to: `user${i}@limited.example`, props: { token: `token-${i}-0123456789abcdef` } }));
         }
         // Mail to other domains is not held back by this domain's limit.
         for (let i = 0; i < 5; i++) {
-          ids.push(await enqueueEmail(client, { template: 'verify-email', to: `user${i}@free.example`, props: { token: `token-${i}-0123456789abcdef` } }));
+          ids.push(await enqueueEmail(client, { template: 'account-confirm', to: `user${i}@free.example`, props: { token: `token-${i}-0123456789abcdef` } }));
         }
         await client.query('commit');
       } finally {

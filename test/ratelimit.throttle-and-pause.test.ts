@@ -33,7 +33,7 @@ describe('a throttled reply', () => {
     const worker = await startInProcessWorker(s.env({ RATE_LIMIT_TRANSPORTS: `smtp:${RATE}`, RATE_LIMIT_RECOVERY_MS: '600000' }));
     try {
       s.sink.respond('shedding@example.test', [421]);
-      const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'shedding@example.test', props: token(0) });
+      const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'shedding@example.test', props: token(0) });
       await waitUntil(() => row(id), (r) => r.status === 'sent', 20_000, 'sent after the 421');
       expect(await attempts(id)).toEqual([
         { transport: 'smtp', outcome: 'retry', error_class: 'throttled', response_code: 421 },
@@ -57,7 +57,7 @@ describe('a throttled reply', () => {
       const client = await s.pool.connect();
       try {
         await client.query('begin');
-        for (let n = 1; n <= 20; n++) ids.push(await enqueueEmail(client, { template: 'verify-email', to: `after${n}@example.test`, props: token(n) }));
+        for (let n = 1; n <= 20; n++) ids.push(await enqueueEmail(client, { template: 'account-confirm', to: `after${n}@example.test`, props: token(n) }));
         await client.query('commit');
       } finally {
         client.release();
@@ -83,7 +83,7 @@ describe('bad credentials (Mailjet 401)', () => {
       s.env({ MAIL_TRANSPORT: 'mailjet', MAILJET_API_KEY: stub.apiKey, MAILJET_API_SECRET: stub.apiSecret, MAILJET_API_URL: stub.url, TRANSPORT_PAUSE_MS: '2000' }),
     );
     try {
-      const locked = await enqueueEmail(s.pool, { template: 'verify-email', to: 'locked@example.test', props: token(1) });
+      const locked = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'locked@example.test', props: token(1) });
       const paused = await waitUntil(
         async () => (await s.pool.query(`select paused_until > now() as paused, pause_reason from mailroom.rate_limit where key = 'transport:mailjet'`)).rows[0],
         (r) => r?.paused === true,
@@ -93,7 +93,7 @@ describe('bad credentials (Mailjet 401)', () => {
       expect(paused.pause_reason).toMatch(/mailjet refused the credentials \(HTTP 401\)/);
 
       // While paused, another email waits: pending, no attempt, the reason shown.
-      const waiting = await enqueueEmail(s.pool, { template: 'verify-email', to: 'waiting@example.test', props: token(2) });
+      const waiting = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'waiting@example.test', props: token(2) });
       await waitUntil(() => row(waiting), (r) => r.status === 'pending' && r.last_error !== null, 10_000, 'the second email held back');
       expect(await row(waiting)).toMatchObject({ status: 'pending', attempts: 0, last_error: expect.stringMatching(/^transport mailjet paused: mailjet refused the credentials/) });
       expect(await attempts(waiting)).toEqual([]);

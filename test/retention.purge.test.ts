@@ -14,7 +14,7 @@ const env = () => ({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
 async function seed(label: string, status: string, daysAgo: number, attempts = 0): Promise<string> {
   const { rows } = await pool.query<{ id: string }>(
     `insert into mailroom.outbox (template, recipient, props, status, created_at, updated_at, send_after, sent_at)
-     values ('verify-email', $1, $2, $3, now() - $4 * interval '1 day', now() - $4 * interval '1 day',
+     values ('account-confirm', $1, $2, $3, now() - $4 * interval '1 day', now() - $4 * interval '1 day',
              now() - $4 * interval '1 day', case when $3 = 'sent' then now() - $4 * interval '1 day' end)
      returning id`,
     [`${label}@example.test`, JSON.stringify({ name: label, token: `secret-${label}-0123456789` }), status, daysAgo],

@@ -49,9 +49,10 @@ describe('the mailroom schema', () => {
 
   it('holds the template catalogue of the code, with required props from each zod schema', async () => {
     const { rows } = await pool.query('select name, required_props, header_props, max_attempts, priority from mailroom.template order by name');
-    expect(rows.map((r) => r.name)).toEqual([...templateNames].sort());
-    const verify = rows.find((r) => r.name === 'verify-email');
-    expect(verify.required_props).toEqual(requiredProps(catalogue['verify-email']));
+    // The test databases hold the library's fixture catalogue (and the product's, for its own tests).
+    expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining([...templateNames]));
+    const verify = rows.find((r) => r.name === 'account-confirm');
+    expect(verify.required_props).toEqual(requiredProps(catalogue['account-confirm']));
     expect(verify.required_props).toEqual(['token']);
     expect(verify.header_props).toEqual(['name']);
   });
@@ -63,11 +64,11 @@ describe('the mailroom schema', () => {
   it("claims due rows through the partial index, not by scanning the history", async () => {
     await pool.query(
       `insert into mailroom.outbox (template, recipient, props, status, sent_at)
-       select 'verify-email', 'old' || g || '@example.test', '{}', 'sent', now() from generate_series(1, 50000) g`,
+       select 'account-confirm', 'old' || g || '@example.test', '{}', 'sent', now() from generate_series(1, 50000) g`,
     );
     await pool.query(
       `insert into mailroom.outbox (template, recipient, props)
-       select 'verify-email', 'due' || g || '@example.test', '{}' from generate_series(1, 20) g`,
+       select 'account-confirm', 'due' || g || '@example.test', '{}' from generate_series(1, 20) g`,
     );
     await pool.query('analyze mailroom.outbox');
     const { rows } = await pool.query(`explain (format json) ${CLAIM_DUE_ROWS}`, [200]);

@@ -44,9 +44,9 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: database.url });
   env = { DATABASE_URL: database.url };
   const props = { token: 'token-0123456789abcdef' };
-  quoted = await enqueueEmail(pool, { template: 'verify-email', to: "o'brien@example.test", props });
-  for (const to of ['one@example.test', 'two@example.test']) await enqueueEmail(pool, { template: 'verify-email', to, props });
-  const failed = await enqueueEmail(pool, { template: 'password-reset', to: 'failed@example.test', props: { ...props, expiresAt: '2026-12-01T00:00:00Z' } });
+  quoted = await enqueueEmail(pool, { template: 'account-confirm', to: "o'brien@example.test", props });
+  for (const to of ['one@example.test', 'two@example.test']) await enqueueEmail(pool, { template: 'account-confirm', to, props });
+  const failed = await enqueueEmail(pool, { template: 'account-reset', to: 'failed@example.test', props: { ...props, expiresAt: '2026-12-01T00:00:00Z' } });
   await pool.query(`update mailroom.outbox set status = 'failed', attempts = 1, last_error = 'test' where id = $1`, [failed]);
   await pool.query(`insert into mailroom.suppression (address, reason) values ('kept@example.test', 'manual')`);
 });

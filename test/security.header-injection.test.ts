@@ -77,7 +77,7 @@ describe('header injection through props written straight into the outbox', () =
 
   it('a line break in the recipient cannot even be written to the table', async () => {
     const error = await s.pool
-      .query(`insert into mailroom.outbox (template, recipient, props) values ('verify-email', $1, '{"token":"token-0123456789abcdef"}')`, [
+      .query(`insert into mailroom.outbox (template, recipient, props) values ('account-confirm', $1, '{"token":"token-0123456789abcdef"}')`, [
         `a@example.test\r\nBcc: ${INJECTED}`,
       ])
       .catch((e: { code?: string; constraint?: string }) => e);

@@ -44,7 +44,7 @@ it('no token and no configured secret in the output of a worker (trace level, lo
   const enqueue = async (to: string) => {
     const token = `secret-token-${hex()}${hex()}`;
     tokens.push(token);
-    ids.push(await enqueueEmail(s.pool, { template: 'circle-invitation', to, props: { token, inviterName: 'Ada', circleName: 'Lovelaces' } }));
+    ids.push(await enqueueEmail(s.pool, { template: 'team-invite', to, props: { token, inviterName: 'Ada', teamName: 'Lovelaces' } }));
   };
   s.sink.respond('refused@example.test', 550);
   s.sink.respond('later@example.test', [451, 451]);

@@ -31,7 +31,7 @@ describe('enqueue refuses oversized input, naming the field, writing nothing', (
   ];
   for (const c of cases) {
     it(`enqueueEmail(): ${c.name}`, async () => {
-      const error = await enqueueEmail(s.pool, { template: 'verify-email', to: c.to, props: c.props as never }).catch((e: unknown) => e);
+      const error = await enqueueEmail(s.pool, { template: 'account-confirm', to: c.to, props: c.props as never }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).field).toBe(c.field);
       expect((error as Error).message.length).toBeLessThan(2000); // the error does not echo megabytes back
@@ -39,7 +39,7 @@ describe('enqueue refuses oversized input, naming the field, writing nothing', (
     });
     it(`mailroom.enqueue() in SQL: ${c.name}`, async () => {
       const error = await s.pool
-        .query(`select mailroom.enqueue('verify-email', $1, $2::jsonb)`, [c.to, JSON.stringify(c.props)])
+        .query(`select mailroom.enqueue('account-confirm', $1, $2::jsonb)`, [c.to, JSON.stringify(c.props)])
         .catch((e: { detail?: string; message: string }) => e);
       expect(error).toMatchObject({ detail: `field=${c.field}` });
       expect(await stored()).toMatchObject({ outbox: 0 });

@@ -71,7 +71,7 @@ describe('POST /webhooks/mailjet', () => {
   it('later email to a suppressed address ends suppressed, without a send', async () => {
     const worker = await startInProcessWorker(s.env());
     try {
-      const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'gone@example.test', props: { token: 'token-0123456789abcdef' } });
+      const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'gone@example.test', props: { token: 'token-0123456789abcdef' } });
       const row = await waitUntil(async () => (await s.pool.query('select status, attempts from mailroom.outbox where id = $1', [id])).rows[0], (r) => r.status === 'suppressed');
       expect(row.attempts).toBe(0);
       expect(s.sink.messagesTo('gone@example.test')).toHaveLength(0);

@@ -40,7 +40,7 @@ describe('the send span continues the enqueuing request', () => {
       requestTraceId = span.spanContext().traceId;
       requestSpanId = span.spanContext().spanId;
       try {
-        return await enqueueEmail(s.pool, { template: 'verify-email', to: 'traced@example.test', props });
+        return await enqueueEmail(s.pool, { template: 'account-confirm', to: 'traced@example.test', props });
       } finally {
         span.end();
       }
@@ -51,8 +51,8 @@ describe('the send span continues the enqueuing request', () => {
     const [send] = await waitUntil(async () => sendSpans(id), (spans) => spans.length === 1, 20_000, 'the send span');
     expect(send!.spanContext().traceId).toBe(requestTraceId);
     expect(send!.parentSpanContext?.spanId).toBe(requestSpanId);
-    expect(send!.name).toBe('mailroom.send verify-email');
-    expect(send!.attributes).toMatchObject({ 'mailroom.template': 'verify-email', 'mailroom.outcome': 'sent', 'mailroom.transport': 'smtp', 'mailroom.attempt': 1 });
+    expect(send!.name).toBe('mailroom.send account-confirm');
+    expect(send!.attributes).toMatchObject({ 'mailroom.template': 'account-confirm', 'mailroom.outcome': 'sent', 'mailroom.transport': 'smtp', 'mailroom.attempt': 1 });
   });
 
   it('a fan-out (enqueueEmails) stores the request\'s traceparent on every row', async () => {
@@ -62,8 +62,8 @@ describe('the send span continues the enqueuing request', () => {
       traceparent = `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
       try {
         return await enqueueEmails(s.pool, [
-          { template: 'verify-email', to: 'fan1@example.test', props },
-          { template: 'verify-email', to: 'fan2@example.test', props },
+          { template: 'account-confirm', to: 'fan1@example.test', props },
+          { template: 'account-confirm', to: 'fan2@example.test', props },
         ]);
       } finally {
         span.end();
@@ -76,7 +76,7 @@ describe('the send span continues the enqueuing request', () => {
   it('each retry is its own span in the same trace, the failed one marked as an error', async () => {
     s.sink.respond('retried@example.test', [451]);
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'retried@example.test', props, traceparent });
+    const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'retried@example.test', props, traceparent });
     const spans = await waitUntil(async () => sendSpans(id), (found) => found.length === 2, 30_000, 'two send spans');
     expect(spans.map((span) => span.spanContext().traceId)).toEqual(['0af7651916cd43dd8448eb211c80319c', '0af7651916cd43dd8448eb211c80319c']);
     expect(spans.map((span) => span.attributes['mailroom.outcome'])).toEqual(['retry', 'sent']);
@@ -86,7 +86,7 @@ describe('the send span continues the enqueuing request', () => {
 
   it('outside any trace the row has no traceparent and the send span is a root', async () => {
     const id = await context.with(trace.deleteSpan(context.active()), () =>
-      enqueueEmail(s.pool, { template: 'verify-email', to: 'untraced@example.test', props }),
+      enqueueEmail(s.pool, { template: 'account-confirm', to: 'untraced@example.test', props }),
     );
     const { rows } = await s.pool.query('select traceparent from mailroom.outbox where id = $1', [id]);
     expect(rows[0].traceparent).toBeNull();
@@ -96,10 +96,10 @@ describe('the send span continues the enqueuing request', () => {
 
   it('refuses a malformed traceparent, naming it, and writes nothing', async () => {
     await expect(
-      enqueueEmail(s.pool, { template: 'verify-email', to: 'bad-trace@example.test', props, traceparent: '00-xyz\r\nBcc: a@b.c' }),
+      enqueueEmail(s.pool, { template: 'account-confirm', to: 'bad-trace@example.test', props, traceparent: '00-xyz\r\nBcc: a@b.c' }),
     ).rejects.toThrow(ValidationError);
     await expect(
-      enqueueEmail(s.pool, { template: 'verify-email', to: 'bad-trace@example.test', props, traceparent: 'nope' }),
+      enqueueEmail(s.pool, { template: 'account-confirm', to: 'bad-trace@example.test', props, traceparent: 'nope' }),
     ).rejects.toThrow(/traceparent/);
     const { rows } = await s.pool.query("select count(*)::int as n from mailroom.outbox where recipient = 'bad-trace@example.test'");
     expect(rows[0].n).toBe(0);

@@ -91,7 +91,7 @@ describe('a worker with MAIL_TRANSPORT=mailjet,smtp', () => {
       }),
     );
     try {
-      const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'down@example.test', props: { token: 'token-0123456789abcdef' } });
+      const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'down@example.test', props: { token: 'token-0123456789abcdef' } });
       await waitUntil(async () => (await s.pool.query('select status from mailroom.outbox where id = $1', [id])).rows[0].status, (st) => st === 'sent');
       const { rows } = await s.pool.query('select attempt, transport, outcome, error_class from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id]);
       expect(rows).toEqual([
@@ -110,11 +110,11 @@ describe('a worker with MAIL_TRANSPORT=mailjet,smtp', () => {
       s.env({ MAIL_TRANSPORT: 'mailjet', MAILJET_API_KEY: stub.apiKey, MAILJET_API_SECRET: stub.apiSecret, MAILJET_API_URL: stub.url, RETRY_BASE_MS: '300' }),
     );
     try {
-      const id = await enqueueEmail(s.pool, { template: 'verify-email', to: 'busy@example.test', props: { token: 'token-0123456789abcdef' } });
+      const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'busy@example.test', props: { token: 'token-0123456789abcdef' } });
       await waitUntil(async () => (await s.pool.query('select count(*)::int as n from mailroom.delivery_attempt where outbox_id = $1', [id])).rows[0].n, (n) => n >= 1);
       stub.respond('busy@example.test', 'success');
       const row = await waitUntil(async () => (await s.pool.query('select status, attempts, max_attempts from mailroom.outbox where id = $1', [id])).rows[0], (r) => r.status === 'sent');
-      expect(row).toMatchObject({ attempts: 2, max_attempts: 9 }); // verify-email allows 8; the throttled try gave one back
+      expect(row).toMatchObject({ attempts: 2, max_attempts: 9 }); // account-confirm allows 8; the throttled try gave one back
       const { rows } = await s.pool.query('select outcome, error_class, response_code from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id]);
       expect(rows).toEqual([
         { outcome: 'retry', error_class: 'throttled', response_code: 429 },

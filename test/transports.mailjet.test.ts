@@ -104,8 +104,8 @@ describe('a worker with MAIL_TRANSPORT=mailjet', () => {
       s.env({ MAIL_TRANSPORT: 'mailjet', MAILJET_API_KEY: stub.apiKey, MAILJET_API_SECRET: stub.apiSecret, MAILJET_API_URL: stub.url }),
     );
     try {
-      const sent = await enqueueEmail(s.pool, { template: 'verify-email', to: 'mj@example.test', props: { token: 'token-0123456789abcdef' } });
-      const refused = await enqueueEmail(s.pool, { template: 'verify-email', to: 'refused@example.test', props: { token: 'token-0123456789abcdef' } });
+      const sent = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'mj@example.test', props: { token: 'token-0123456789abcdef' } });
+      const refused = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'refused@example.test', props: { token: 'token-0123456789abcdef' } });
       const rows = await waitUntil(
         async () => (await s.pool.query('select id, status, provider_message_id from mailroom.outbox where id = any($1)', [[sent, refused]])).rows,
         (r) => r.every((row) => row.status === 'sent' || row.status === 'failed'),

@@ -131,8 +131,8 @@ describe('a worker meeting a connection lost after the data', () => {
     server.drop('once@example.test', 'at-rcpt');
     const worker = await startInProcessWorker(s.env({ SMTP_URL: server.url, RETRY_BASE_MS: '100', MESSAGE_ID_DOMAIN: 'mail.circles.example' }));
     try {
-      const twice = await enqueueEmail(s.pool, { template: 'verify-email', to: 'twice@example.test', props: { token: 'token-0123456789abcdef' } });
-      const once = await enqueueEmail(s.pool, { template: 'verify-email', to: 'once@example.test', props: { token: 'token-0123456789abcdef' } });
+      const twice = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'twice@example.test', props: { token: 'token-0123456789abcdef' } });
+      const once = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'once@example.test', props: { token: 'token-0123456789abcdef' } });
       const status = (id: string) => async () => (await s.pool.query('select status from mailroom.outbox where id = $1', [id])).rows[0].status as string;
       await waitUntil(status(twice), (st) => st === 'sent', 20_000, 'the ambiguous email sent on retry');
       await waitUntil(status(once), (st) => st === 'sent', 20_000, 'the transient email sent on retry');

@@ -18,7 +18,7 @@ beforeEach(async () => {
 
 async function enqueueMany(count: number, prefix: string): Promise<void> {
   await s.pool.query(
-    `select mailroom.enqueue('verify-email', $1 || g || '@example.test', $2::jsonb) from generate_series(1, $3::int) g`,
+    `select mailroom.enqueue('account-confirm', $1 || g || '@example.test', $2::jsonb) from generate_series(1, $3::int) g`,
     [prefix, JSON.stringify({ token: 'token-0123456789abcdef' }), count],
   );
 }
@@ -74,7 +74,7 @@ describe('SIGTERM during a batch', () => {
     s.sink.setDelay(30);
     s.sink.respond('hangs@example.test', 'hang');
     await s.pool.query(
-      `select mailroom.enqueue('verify-email', 'hangs@example.test', $1::jsonb)`,
+      `select mailroom.enqueue('account-confirm', 'hangs@example.test', $1::jsonb)`,
       [JSON.stringify({ token: 'token-0123456789abcdef' })],
     );
     await enqueueMany(200, 'term');

@@ -5,7 +5,7 @@ import { loadConfig, workerSettingsFromEnv } from '../../src/cli/env.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { SendReceipt, Transport } from '../../src/transports/index.ts';
 import { startWorker } from '../../src/worker/start-worker.ts';
-import { config as productConfig } from '../../test/support/mailroom.ts';
+import { config as productConfig } from '../../test/support/product.ts';
 
 export function createAcceptTransport(): Transport & { accepted(): number } {
   let accepted = 0;

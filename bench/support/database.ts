@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/migrate.ts';
-import { config } from '../../test/support/mailroom.ts';
+import { config } from '../../test/support/product.ts';
 import { dropDatabase } from '../../test/support/database.ts';
 
 export interface BenchDatabase {

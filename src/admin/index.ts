@@ -14,13 +14,18 @@ export interface AdminPluginOptions {
   db: Db;
   /** The sign-in token (24 characters or more). Without it every page answers 404. */
   token: string | undefined;
-  /** Where preview links point (default http://localhost:3000). */
+  /** Where preview links point (default: the templates' own default, as rendering without a baseUrl). */
   frontendBaseUrl?: string;
 }
 
 /** The admin pages: register with a prefix, e.g. `app.register(adminPlugin, { prefix: '/admin', config, db, token })`. */
-export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, options) =>
-  adminPages(app, { db: options.db, catalogue: catalogueOf(options.config), token: options.token, frontendBaseUrl: options.frontendBaseUrl });
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, options) => {
+  // The same rule as ADMIN_TOKEN in the CLI: a short token is guessable.
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 24 || /\s/.test(options.token))) {
+    throw new RangeError('adminPlugin: token must be at least 24 characters without spaces (e.g. `openssl rand -base64 32`)');
+  }
+  await adminPages(app, { db: options.db, catalogue: catalogueOf(options.config), token: options.token, frontendBaseUrl: options.frontendBaseUrl });
+};
 
 export { buildServer, type Server, type ServerOptions } from '../http/server.ts';
 export { connect, type Db } from '../db/connect.ts';

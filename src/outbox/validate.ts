@@ -52,6 +52,14 @@ export function validateEnqueue(catalogue: Catalogue, request: EnqueueRequest): 
   // Else the INSERT fails with a bare PostgreSQL error that names no field.
   const unstorable = unstorablePath(request.props, 'props');
   if (unstorable) throw new ValidationError(unstorable, 'contains a NUL character or a lone surrogate, which PostgreSQL cannot store');
+  // The template's header props (the subject's): a line break there is header
+  // injection, whatever the schema allows. The same rule as mailroom.enqueue() in SQL.
+  if (request.props !== null && typeof request.props === 'object') {
+    for (const key of definition.headerProps) {
+      const value = (request.props as Record<string, unknown>)[key];
+      if (typeof value === 'string' && LINE_BREAK.test(value)) throw new ValidationError(`props.${key}`, 'goes into a header and contains a line break');
+    }
+  }
   const parsed = definition.schema.safeParse(request.props);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -2,7 +2,7 @@
 // code with the app's config and typed options. `mailroom worker` is this, with the
 // options read from the environment. Run as many as you like, in as many processes.
 import type { Logger } from 'pino';
-import pino from 'pino';
+import { createLogger } from '../logger.ts';
 import type { MailroomConfig } from '../define-config.ts';
 import { connect, type Db } from '../db/connect.ts';
 import { pendingMigrations } from '../db/migrate.ts';
@@ -18,9 +18,9 @@ export interface WorkerOptions extends WorkerSettingsInput {
   config: MailroomConfig<any>;
   /** The database `mailroom migrate` prepared. The worker opens its own pools (concurrency + 4 connections, and pg-boss's 4). */
   databaseUrl: string;
-  /** Where emails go: smtpTransport(), mailjetTransport(), captureTransport(), failoverTransport() or your own. stop() closes it. */
+  /** Where emails go: smtpTransport(), mailjetTransport(), captureTransport(), failoverTransport() or your own. stop() closes it, and so does a failed start. */
   transport: Transport;
-  /** Default: pino at level `info` to standard output. */
+  /** Default: mailroom's pino logger at level `info` on standard output, with secrets redacted. */
   logger?: Logger;
   /** Counters and histograms for /metrics (createMetrics() from mailroom/admin). Default: none. */
   metrics?: Metrics;
@@ -49,13 +49,25 @@ export async function startWorkerParts(options: WorkerOptions): Promise<{ loops:
   }
   if (!options.transport || typeof options.transport.send !== 'function') throw new TypeError('startWorker: transport must be a Transport');
   const catalogue = catalogueOf(options.config);
-  const logger = options.logger ?? pino({ name: 'mailroom' });
+  const logger = options.logger ?? createLogger({ level: 'info' });
+  // Every component now, not at the first send: a lazy import that cannot load (a
+  // typo, a .tsx file without a loader) stops the start naming the template, instead
+  // of failing each of its emails for good later.
+  for (const [name, definition] of catalogue.entries()) {
+    try {
+      await definition.component();
+    } catch (error) {
+      await options.transport.close().catch(() => {});
+      throw new Error(`template "${name}": its component cannot be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, { cause: error });
+    }
+  }
   const db = connect(options.databaseUrl, { max: settings.concurrency + 4, applicationName: 'mailroom-worker' });
   try {
     const pending = await pendingMigrations(db.kysely);
     if (pending.length > 0) throw new Error(`the database is not migrated (pending: ${pending.join(', ')}); run \`mailroom migrate\` first`);
   } catch (error) {
     await db.close();
+    await options.transport.close().catch(() => {});
     throw error;
   }
   const boss = createBoss(options.databaseUrl, { supervise: true });
@@ -75,6 +87,7 @@ export async function startWorkerParts(options: WorkerOptions): Promise<{ loops:
   } catch (error) {
     await boss.stop({ graceful: false, close: true }).catch(() => {});
     await db.close();
+    await options.transport.close().catch(() => {});
     throw error;
   }
   return {

@@ -15,7 +15,8 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/migrate.ts';
-import { config } from '../support/mailroom.ts';
+import { config as fixtureConfig } from '../support/mailroom.ts';
+import { config as productConfig } from '../support/product.ts';
 import { redact, startTestServer, type TestServer } from './postgres-server.ts';
 
 declare module 'vitest' {
@@ -95,8 +96,11 @@ async function createTemplate(server: TestServer, template: string): Promise<voi
     await admin.query(`comment on database ${quote(template)} is ${admin.escapeLiteral(JSON.stringify(mark))}`);
   });
   try {
-    // mailroom's schema and the product's catalogue; the app's own schema is its tests' business.
-    await migrate({ databaseUrl: databaseUrl(server.adminUrl, template), config, appMigrations: false });
+    // mailroom's schema with both catalogues: the library's fixture (its tests) and the
+    // product's (test/product/). The app's own schema is its tests' business.
+    for (const config of [fixtureConfig, productConfig]) {
+      await migrate({ databaseUrl: databaseUrl(server.adminUrl, template), config, appMigrations: false });
+    }
   } catch (error) {
     throw new Error(`migrate() failed on the template database ${template}: ${(error as Error).message}`, { cause: error });
   }

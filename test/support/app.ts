@@ -12,7 +12,7 @@ import { connect, type Db } from '../../src/db/connect.ts';
 import { buildServer, type Server } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { mailroomTesting } from 'mailroom/testing';
-import { config } from './mailroom.ts';
+import { config } from './product.ts';
 import { useScenario, type Scenario, type ScenarioOptions } from './scenario.ts';
 
 export const FRONTEND = 'https://app.example';
@@ -59,7 +59,7 @@ export interface AppScenarioOptions extends ScenarioOptions {
 export const PASSWORD = 'correct horse battery';
 
 export function useAppScenario(options: AppScenarioOptions = {}): AppScenario {
-  const s = useScenario(options) as AppScenario;
+  const s = useScenario({ config, ...options }) as AppScenario;
   const seen = new Set<string>();
   s.responseBodies = [];
 

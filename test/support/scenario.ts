@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { RunningWorker } from '../../src/cli/commands/worker.ts';
+import type { MailroomConfig } from '../../src/index.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 import { startInProcessWorker, testEnv } from './worker.ts';
@@ -21,6 +22,8 @@ export interface Scenario {
 export interface ScenarioOptions {
   /** Start a worker in this process; an object gives it extra settings. */
   worker?: boolean | Record<string, string>;
+  /** The config the worker runs (default: the library's fixture catalogue; product tests pass the product's). */
+  config?: MailroomConfig<any>;
 }
 
 /** Call at the top of a test file; the fields are ready inside tests and hooks. */
@@ -36,7 +39,7 @@ export function useScenario(options: ScenarioOptions = {}): Scenario {
     scenario.sink = await startSmtpSink();
     scenario.pool = new pg.Pool({ connectionString: scenario.database.url });
     if (options.worker) {
-      scenario.worker = await startInProcessWorker(scenario.env(options.worker === true ? {} : options.worker));
+      scenario.worker = await startInProcessWorker(scenario.env(options.worker === true ? {} : options.worker), options.config);
     }
   });
 

@@ -6,12 +6,18 @@ import pg from 'pg';
 import { launchWorker, type RunningWorker } from '../../src/cli/commands/worker.ts';
 import { loadConfig } from '../../src/cli/env.ts';
 import { createLogger } from '../../src/logger.ts';
-import { config as productConfig } from './mailroom.ts';
+import type { MailroomConfig } from '../../src/index.ts';
+import { CONFIG_FILE, config as fixtureConfig } from './mailroom.ts';
+
+/** The product's config file, for the product's tests that run the CLI (MAILROOM_CONFIG). */
+export const PRODUCT_CONFIG_FILE = fileURLToPath(new URL('../../mailroom.config.ts', import.meta.url));
 
 /** Settings that make the loops quick enough for tests; anything can be overridden. */
 export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: databaseUrl,
+    // CLI commands a test runs load the library's fixture catalogue; a product test overrides it.
+    MAILROOM_CONFIG: CONFIG_FILE,
     MAIL_TRANSPORT: 'smtp',
     SMTP_URL: smtpUrl,
     SMTP_TIMEOUT_MS: '3000',
@@ -28,10 +34,11 @@ export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<
   };
 }
 
-export async function startInProcessWorker(env: Record<string, string>): Promise<RunningWorker> {
+/** A worker in this process on `mailroomConfig` (default: the library's fixture catalogue). */
+export async function startInProcessWorker(env: Record<string, string>, mailroomConfig: MailroomConfig<any> = fixtureConfig): Promise<RunningWorker> {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.LOG_LEVEL });
-  return launchWorker(productConfig, config, config.DATABASE_URL!, logger);
+  return launchWorker(mailroomConfig, config, config.DATABASE_URL!, logger);
 }
 
 const CLI = fileURLToPath(new URL('../../bin/mailroom.js', import.meta.url));
@@ -48,7 +55,8 @@ export function spawnCli(
   env: Record<string, string>,
   options: { cli?: string; cwd?: string; cleanEnv?: boolean } = {},
 ): ChildWorker {
-  const base = options.cleanEnv ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } : process.env;
+  // The library's fixture catalogue unless the caller names a config (the product's tests do).
+  const base = options.cleanEnv ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' } : { ...process.env, MAILROOM_CONFIG: CONFIG_FILE };
   const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
     env: { ...base, ...env },
     ...(options.cwd ? { cwd: options.cwd } : {}),

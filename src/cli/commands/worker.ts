@@ -26,20 +26,15 @@ export async function launchWorker(
   metrics?: Metrics,
 ): Promise<RunningWorker> {
   const transport = createTransportFromConfig(config, logger);
-  let started;
-  try {
-    started = await startWorkerParts({
-      ...workerSettingsFromEnv(config),
-      config: mailroomConfig,
-      databaseUrl,
-      transport,
-      logger,
-      ...(metrics ? { metrics } : {}),
-    });
-  } catch (error) {
-    await transport.close();
-    throw error;
-  }
+  // A failed start closes the transport itself.
+  const started = await startWorkerParts({
+    ...workerSettingsFromEnv(config),
+    config: mailroomConfig,
+    databaseUrl,
+    transport,
+    logger,
+    ...(metrics ? { metrics } : {}),
+  });
   return { worker: started.loops, db: started.db, stop: started.stop };
 }
 

@@ -2,11 +2,11 @@
 // digest) fire from pg-boss schedules; firing twice for the same period, or on two
 // servers at once, writes each email once.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mailroomOutbox } from '../app/context.ts';
-import { appDb } from '../app/db.ts';
-import { housekeeping, isoWeek, remindGuardians, remindPendingInvitations, sendWeeklyDigests, startSchedules, type ScheduleContext } from '../app/schedules.ts';
-import { linkIn, tokenOf, useAppScenario } from './support/app.ts';
-import { waitUntil } from './support/worker.ts';
+import { mailroomOutbox } from '../../app/context.ts';
+import { appDb } from '../../app/db.ts';
+import { housekeeping, isoWeek, remindGuardians, remindPendingInvitations, sendWeeklyDigests, startSchedules, type ScheduleContext } from '../../app/schedules.ts';
+import { linkIn, tokenOf, useAppScenario } from '../support/app.ts';
+import { waitUntil } from '../support/worker.ts';
 
 const s = useAppScenario();
 let ctx: ScheduleContext;

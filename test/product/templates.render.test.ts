@@ -1,8 +1,8 @@
 // Every email, rendered from its PreviewProps as the worker renders it: the
 // subject, the deep link and the key facts, in both the HTML and the text part.
 import { describe, expect, it } from 'vitest';
-import { catalogue, templateNames, type TemplateName } from './support/mailroom.ts';
-import { renderEmail } from './support/mailroom.ts';
+import { catalogue, templateNames, type TemplateName } from '../support/product.ts';
+import { renderEmail } from '../support/product.ts';
 
 const BASE = 'https://circles.example';
 

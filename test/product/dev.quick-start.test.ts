@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { runCli, spawnCli, waitUntil, type ChildWorker } from './support/worker.ts';
+import { PRODUCT_CONFIG_FILE, runCli, spawnCli, waitUntil, type ChildWorker } from '../support/worker.ts';
 
 let dev: ChildWorker | undefined;
 let dir: string | undefined;
@@ -22,7 +22,7 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
   dir = await mkdtemp(join(tmpdir(), 'mailroom-dev-'));
   await chmod(dir, 0o755); // the embedded server runs as the postgres user
   const mailDir = join(dir, 'mail');
-  dev = spawnCli(['dev', '--data-dir', join(dir, 'postgres')], { DATABASE_URL: '', CAPTURE_DIR: mailDir, LOG_PRETTY: 'false' });
+  dev = spawnCli(['dev', '--data-dir', join(dir, 'postgres')], { DATABASE_URL: '', CAPTURE_DIR: mailDir, LOG_PRETTY: 'false', MAILROOM_CONFIG: PRODUCT_CONFIG_FILE });
 
   const banner = await waitUntil(async () => dev!.output(), (out) => out.includes('Stop with Ctrl-C'), 60_000, 'the dev banner');
   expect(banner).toContain(`mail lands ${mailDir}`);

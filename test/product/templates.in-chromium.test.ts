@@ -3,9 +3,9 @@
 // named like a script stays text: no script runs.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue, templateNames } from './support/mailroom.ts';
-import { renderEmail } from './support/mailroom.ts';
-import { launchBrowser } from './support/browser.ts';
+import { catalogue, templateNames } from '../support/product.ts';
+import { renderEmail } from '../support/product.ts';
+import { launchBrowser } from '../support/browser.ts';
 
 const BASE = 'https://circles.example';
 let browser: Browser;

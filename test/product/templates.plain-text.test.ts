@@ -4,10 +4,10 @@
 // Intl.DateTimeFormat give, for every template and locale.
 import { toPlainText as reactEmailToPlainText } from 'react-email';
 import { describe, expect, it } from 'vitest';
-import { formatDateTime } from '../emails/components/render-context.ts';
-import { catalogue, templateNames } from './support/mailroom.ts';
-import { toPlainText } from '../src/templates/plain-text.ts';
-import { renderEmail } from './support/mailroom.ts';
+import { formatDateTime } from '../../emails/components/render-context.ts';
+import { catalogue, templateNames } from '../support/product.ts';
+import { toPlainText } from '../../src/templates/plain-text.ts';
+import { renderEmail } from '../support/product.ts';
 
 const locales = [undefined, 'en', 'fr', 'fr-CA', 'de', 'en-GB'];
 

@@ -2,9 +2,9 @@
 // rows (template, recipient, props whose link works, not_after = the token's
 // expiry), answers without any token, and writes nothing when its transaction fails.
 import { describe, expect, it } from 'vitest';
-import { buildServer } from '../src/http/server.ts';
-import { createLogger } from '../src/logger.ts';
-import { appConfig, withOutboxRefusingBoom, linkIn, PASSWORD, tokenOf, useAppScenario, type OutboxRow } from './support/app.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { createLogger } from '../../src/logger.ts';
+import { appConfig, withOutboxRefusingBoom, linkIn, PASSWORD, tokenOf, useAppScenario, type OutboxRow } from '../support/app.ts';
 
 const s = useAppScenario();
 

@@ -2,8 +2,8 @@
 // exactly the expected outbox rows, with links that work, answers 401/403/404/409
 // where due, and writes nothing when its transaction fails after the token insert.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { withOutboxRefusingBoom, linkIn, linksIn, tokenOf, useAppScenario, type OutboxRow } from './support/app.ts';
-import { renderEmail } from './support/mailroom.ts';
+import { withOutboxRefusingBoom, linkIn, linksIn, tokenOf, useAppScenario, type OutboxRow } from '../support/app.ts';
+import { renderEmail } from '../support/product.ts';
 
 const s = useAppScenario();
 const count = s.count;

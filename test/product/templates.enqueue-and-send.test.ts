@@ -3,12 +3,12 @@
 // scrubbed from the row, attempt history kept.
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/index.ts';
-import { enqueueEmail } from './support/mailroom.ts';
-import { useScenario } from './support/scenario.ts';
-import { waitUntil } from './support/worker.ts';
+import { ValidationError } from '../../src/index.ts';
+import { config, enqueueEmail } from '../support/product.ts';
+import { useScenario } from '../support/scenario.ts';
+import { waitUntil } from '../support/worker.ts';
 
-const s = useScenario({ worker: true });
+const s = useScenario({ worker: true, config });
 
 const count = async () => (await s.pool.query('select count(*)::int as n from mailroom.outbox')).rows[0].n as number;
 const sqlError = (template: string, props: unknown) =>

@@ -2,7 +2,7 @@
 // delivered to a real SMTP server. Sign up, verify, reset the password, invite,
 // decline; and no response body in the whole run carries an email token.
 import { expect, it } from 'vitest';
-import { linksIn, PASSWORD, tokenOf, useAppScenario } from './support/app.ts';
+import { linksIn, PASSWORD, tokenOf, useAppScenario } from '../support/app.ts';
 
 const s = useAppScenario({ worker: true });
 
