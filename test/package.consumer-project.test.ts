@@ -8,7 +8,7 @@
 // (@arethetypeswrong/cli) runs on the same tarball.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,9 +89,11 @@ export default defineConfig({
   },
 });
 `,
-  // The app's code: one email committed, one rolled back, inside its own transactions.
+  // The app's code: one email committed and one rolled back in node-postgres
+  // transactions, one committed in a Kysely transaction.
   'app.ts': `
 import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
 import { createMailroom } from 'mailroom';
 import { mailroomTesting } from 'mailroom/testing';
 import config from './mailroom.config.ts';
@@ -108,16 +110,38 @@ try {
   await mail.enqueue(client, { template: 'welcome', to: 'rolled-back@example.test', props: { name: 'Nobody' } });
   await client.query('rollback');
 
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const viaKysely = await db.transaction().execute(async (trx) =>
+    mail.enqueue(trx, { template: 'order-shipped', to: 'carol@example.test', props: { orderId: 'K-1', items: 1 } }),
+  );
+
   // The app's own tests' helper, on the same database.
   const mailbox = mailroomTesting(config, { baseUrl: 'https://shop.test' });
   const found = await mailbox.expectEnqueued(client, { template: 'welcome', to: 'ada@example.test' });
   await mailbox.expectNoneEnqueued(client, { to: 'rolled-back@example.test' });
   const rendered = await mailbox.render(found);
-  console.log(JSON.stringify({ id, foundId: found.id, subject: rendered.subject, links: rendered.links }));
+  console.log(JSON.stringify({ id, viaKysely, foundId: found.id, subject: rendered.subject, links: rendered.links }));
 } finally {
   client.release();
   await pool.end();
 }
+`,
+  // A worker started from code with typed options, until SIGTERM.
+  'worker.ts': `
+import { startWorker } from 'mailroom/worker';
+import { smtpTransport } from 'mailroom/transports';
+import config from './mailroom.config.ts';
+
+const worker = await startWorker({
+  config,
+  databaseUrl: process.env.DATABASE_URL!,
+  transport: smtpTransport({ url: process.env.SMTP_URL! }),
+  from: 'Shop <no-reply@shop.test>',
+  frontendBaseUrl: 'https://shop.test',
+  relay: { pollMs: 20 },
+});
+console.log('worker started');
+process.once('SIGTERM', () => void worker.stop().then(() => console.log('worker stopped')));
 `,
   // A producer: loads the config and validates an email the way enqueue does, then
   // says which packages were loaded (a load hook sees every module).
@@ -233,6 +257,11 @@ describe('the packed tarball', () => {
 });
 
 describe('an app of its own on the installed package', () => {
+  it("is the README's \"Use mailroom in your app\": its template and config are this app's, verbatim", async () => {
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    for (const file of ['emails/welcome.ts', 'mailroom.config.ts']) expect(readme, `README.md shows ${file} as this test runs it`).toContain(FILES[file]!.trim());
+  });
+
   it('enqueues without loading React, pg-boss, prom-client or Fastify (the components load on first render)', async () => {
     const { stdout } = await run(process.execPath, ['producer-probe.mjs'], { cwd: app });
     const packages = JSON.parse(stdout.trim()) as string[];
@@ -262,7 +291,7 @@ describe('an app of its own on the installed package', () => {
     }
   }, 120_000);
 
-  it('migrates, enqueues from its code and from SQL, and the worker delivers both with their attempt rows; the rollback delivers nothing', async () => {
+  it('migrates, enqueues from its code (node-postgres and Kysely transactions) and from SQL; `mailroom worker` and then startWorker() from its code deliver each once with its attempt row; the rollback delivers nothing', async () => {
     const migrated = await mailroom(['migrate', '--config', 'mailroom.config.ts']);
     expect(migrated).toMatch(/applied: 0001_outbox/);
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -271,7 +300,7 @@ describe('an app of its own on the installed package', () => {
       expect(templates).toEqual([{ name: 'order-shipped', priority: 0 }, { name: 'welcome', priority: 10 }]);
 
       const appRun = await run(process.execPath, ['app.ts'], { cwd: app, env: { PATH: process.env.PATH!, DATABASE_URL: databaseUrl } });
-      const fromCode = JSON.parse(appRun.stdout.trim().split('\n').pop()!) as { id: string; foundId: string; subject: string; links: string[] };
+      const fromCode = JSON.parse(appRun.stdout.trim().split('\n').pop()!) as { id: string; viaKysely: string; foundId: string; subject: string; links: string[] };
       expect(fromCode.foundId).toBe(fromCode.id);
       expect(fromCode.subject).toBe('Welcome, Ada');
       expect(fromCode.links).toEqual(['https://shop.test/start']);
@@ -290,29 +319,52 @@ describe('an app of its own on the installed package', () => {
         LOG_LEVEL: 'warn',
       });
       try {
-        await sink.waitFor(2, 30_000);
+        await sink.waitFor(3, 30_000);
         const sent = await waitUntil(
           async () => (await pool.query<{ id: string; status: string }>('select id, status from mailroom.outbox order by id')).rows,
-          (r) => r.length === 2 && r.every((row) => row.status === 'sent'),
+          (r) => r.length === 3 && r.every((row) => row.status === 'sent'),
           30_000,
-          'both rows sent',
+          'the three rows sent',
         );
-        expect(sent.map((r) => r.id).sort()).toEqual([fromCode.id, fromSql].sort());
+        expect(sent.map((r) => r.id).sort()).toEqual([fromCode.id, fromCode.viaKysely, fromSql].sort());
         const attempts = await pool.query<{ outbox_id: string; outcome: string; transport: string }>(
           'select outbox_id, outcome, transport from mailroom.delivery_attempt order by outbox_id',
         );
         expect(attempts.rows.map((a) => [a.outbox_id, a.outcome, a.transport]).sort()).toEqual(
-          [[fromCode.id, 'sent', 'smtp'], [fromSql, 'sent', 'smtp']].sort(),
+          [[fromCode.id, 'sent', 'smtp'], [fromCode.viaKysely, 'sent', 'smtp'], [fromSql, 'sent', 'smtp']].sort(),
         );
+        expect(sink.messagesTo('carol@example.test').map((m) => m.subject)).toEqual(['Order K-1 has shipped']);
         expect(sink.messagesTo('ada@example.test').map((m) => m.subject)).toEqual(['Welcome, Ada']);
         expect(sink.messagesTo('ada@example.test')[0]!.html).toContain('https://shop.test/start');
         expect(sink.messagesTo('bob@example.test').map((m) => m.subject)).toEqual(['Order A-7 has shipped']);
         expect(sink.messagesTo('rolled-back@example.test')).toEqual([]);
-        expect(sink.messages).toHaveLength(2);
+        expect(sink.messages).toHaveLength(3);
       } finally {
         child.child.kill('SIGTERM');
         const { code } = await child.exited;
         expect(code, child.output()).toBe(0);
+      }
+
+      // The same from code: startWorker() with smtpTransport(), typed options instead of the environment.
+      const { rows: more } = await pool.query<{ id: string }>(`select mailroom.enqueue('welcome', 'dave@example.test', '{"name": "Dave"}') as id`);
+      const fromCodeWorker = spawnInstalledCli([], {}, ['worker.ts'], { DATABASE_URL: databaseUrl, SMTP_URL: sink.url });
+      try {
+        await sink.waitFor((messages) => messages.some((m) => m.to === 'dave@example.test'), 30_000);
+        const dave = sink.messagesTo('dave@example.test')[0]!;
+        expect(dave.subject).toBe('Welcome, Dave');
+        expect(dave.from).toBe('no-reply@shop.test');
+        expect(dave.html).toContain('https://shop.test/start');
+        await waitUntil(
+          async () => (await pool.query('select status from mailroom.outbox where id = $1', [more[0]!.id])).rows[0]?.status,
+          (status) => status === 'sent',
+          30_000,
+          'the row sent by the worker from code',
+        );
+      } finally {
+        fromCodeWorker.child.kill('SIGTERM');
+        const { code } = await fromCodeWorker.exited;
+        expect(code, fromCodeWorker.output()).toBe(0);
+        expect(fromCodeWorker.output()).toContain('worker stopped');
       }
     } finally {
       await pool.end();
@@ -330,6 +382,8 @@ describe('an app of its own on the installed package', () => {
   }, 60_000);
 });
 
-function spawnInstalledCli(args: string[], env: Record<string, string>) {
+/** `mailroom <args>` from the installed package (or, with `script`, the app's own script) as a child process, plain node. */
+function spawnInstalledCli(args: string[], env: Record<string, string>, script?: string[], scriptEnv?: Record<string, string>) {
+  if (script) return spawnCli(script.slice(1), scriptEnv ?? {}, { cli: join(app, script[0]!), cwd: app, cleanEnv: true });
   return spawnCli(args, env, { cli: join(app, 'node_modules/mailroom/bin/mailroom.js'), cwd: app, cleanEnv: true });
 }

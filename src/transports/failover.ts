@@ -10,8 +10,10 @@ import { SendError } from '../errors.ts';
 import type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
 
 export interface FailoverOptions {
-  failuresToOpen: number;
-  probeAfterMs: number;
+  /** Consecutive provider failures that open a transport's circuit. Default 5. */
+  failuresToOpen?: number;
+  /** How long an open circuit waits before one probe send. Default 30,000 ms. */
+  probeAfterMs?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -33,7 +35,9 @@ export interface FailoverTransport extends Transport {
   circuits(): { name: string; state: CircuitState; failures: number }[];
 }
 
-export function createFailoverTransport(transports: Transport[], options: FailoverOptions): FailoverTransport {
+export function createFailoverTransport(transports: Transport[], options: FailoverOptions = {}): FailoverTransport {
+  if (!Array.isArray(transports) || transports.length === 0) throw new RangeError('failoverTransport: give at least one transport');
+  const settings = { failuresToOpen: 5, probeAfterMs: 30_000, ...options };
   if (transports.length === 0) throw new Error('failover needs at least one transport');
   const now = options.now ?? Date.now;
   const circuits: Circuit[] = transports.map((transport) => ({ transport, state: 'closed', failures: 0, openedAt: 0, probing: false }));
@@ -42,7 +46,7 @@ export function createFailoverTransport(transports: Transport[], options: Failov
   function choose(): { circuit: Circuit; probe: boolean } {
     for (const circuit of circuits) {
       if (circuit.state === 'closed') return { circuit, probe: false };
-      if (!circuit.probing && now() - circuit.openedAt >= options.probeAfterMs) {
+      if (!circuit.probing && now() - circuit.openedAt >= settings.probeAfterMs) {
         circuit.state = 'half-open';
         circuit.probing = true;
         return { circuit, probe: true };
@@ -81,7 +85,7 @@ export function createFailoverTransport(transports: Transport[], options: Failov
         sendError.transport ??= circuit.transport.name;
         if (countsAgainstProvider(sendError)) {
           circuit.failures += 1;
-          if (probe || sendError.errorClass === 'config' || circuit.failures >= options.failuresToOpen) {
+          if (probe || sendError.errorClass === 'config' || circuit.failures >= settings.failuresToOpen) {
             open(circuit, sendError.errorClass);
           }
         } else if (probe) {
@@ -96,7 +100,7 @@ export function createFailoverTransport(transports: Transport[], options: Failov
     },
     route() {
       // choose() without its side effects: the first closed circuit, else one due for a probe.
-      const ready = circuits.find((c) => c.state === 'closed') ?? circuits.find((c) => !c.probing && now() - c.openedAt >= options.probeAfterMs);
+      const ready = circuits.find((c) => c.state === 'closed') ?? circuits.find((c) => !c.probing && now() - c.openedAt >= settings.probeAfterMs);
       return (ready ?? circuits[circuits.length - 1]!).transport.name;
     },
     async close() {

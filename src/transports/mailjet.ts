@@ -10,9 +10,10 @@ export interface MailjetOptions {
   apiSecret: string;
   /** A plain-HTTP endpoint standing in for api.mailjet.com (a stub); requests go through it as a proxy. */
   apiUrl?: string;
-  timeoutMs: number;
-  /** Mailjet validates and answers without delivering. */
-  sandbox: boolean;
+  /** Timeout of every API call. Default 15,000 ms. */
+  timeoutMs?: number;
+  /** Mailjet validates and answers without delivering. Default false. */
+  sandbox?: boolean;
 }
 
 interface MailjetError extends Error {
@@ -26,6 +27,8 @@ interface SendResponse {
 }
 
 export function createMailjetTransport(options: MailjetOptions): Transport {
+  if (!options?.apiKey || !options.apiSecret) throw new RangeError('mailjetTransport: apiKey and apiSecret are required');
+  options = { timeoutMs: 15_000, sandbox: false, ...options };
   const client = new Mailjet.Client({
     apiKey: options.apiKey,
     apiSecret: options.apiSecret,

@@ -7,9 +7,12 @@ import { SendError } from '../errors.ts';
 import type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
 
 export interface SmtpOptions {
+  /** `smtp://user:password@host:port` or `smtps://...` (credentials URL-encoded). */
   url: string;
-  maxConnections: number;
-  timeoutMs: number;
+  /** Pooled connections to the server. Default 5. */
+  maxConnections?: number;
+  /** Connect, greeting and socket timeout of every send. Default 15,000 ms. */
+  timeoutMs?: number;
   /**
    * Check the server's certificate (smtps:// and STARTTLS). Unset: yes, except for
    * 127.0.0.1 and localhost (Mailpit and other local sinks offer no certificate worth checking).
@@ -39,6 +42,8 @@ interface Progress {
 const LOCAL = /^smtps?:\/\/([^@/]*@)?(127\.0\.0\.1|localhost)[:/]?/;
 
 export function createSmtpTransport(options: SmtpOptions): Transport {
+  if (typeof options?.url !== 'string' || !/^smtps?:\/\//.test(options.url)) throw new RangeError('smtpTransport: url must be an smtp:// or smtps:// URL');
+  options = { maxConnections: 5, timeoutMs: 15_000, ...options };
   const transporter = nodemailer.createTransport({
     url: options.url,
     pool: true,

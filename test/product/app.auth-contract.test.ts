@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
-import { appConfig, withOutboxRefusingBoom, linkIn, PASSWORD, tokenOf, useAppScenario, type OutboxRow } from '../support/app.ts';
+import { appConfig, withOutboxRefusingBoom, linkIn, mailbox, PASSWORD, tokenOf, useAppScenario, type OutboxRow } from '../support/app.ts';
 
 const s = useAppScenario();
 
@@ -45,6 +45,10 @@ describe('POST /auth/signup', () => {
     expect((await s.post('/auth/signup', { email: 'ada@example.test', password: PASSWORD, name: 'Someone' })).status).toBe(202);
     expect(await s.newOutboxRows()).toEqual([]);
     expect(await count('app.email_token')).toBe(tokens);
+    // As the app's tests would say it with mailroom/testing: still the one email to Ada.
+    const only = await mailbox.expectEnqueued(s.pool, { template: 'verify-email', to: 'ada@example.test' });
+    expect(only.props).toMatchObject({ name: 'Ada' });
+    await mailbox.expectNoneEnqueued(s.pool, { template: 'verify-email', props: { name: 'Someone' } });
   });
 
   it('checks its body: errors name the field', async () => {
