@@ -2,6 +2,7 @@
 // reads is listed here and in .env.example; an invalid value stops the process
 // with a message naming the variable.
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { WorkerSettings } from '../worker/settings.ts';
 
@@ -45,6 +46,32 @@ const rateList = (nameRule: { pattern: RegExp; what: string }) =>
     }
     return Object.freeze(Object.fromEntries(rates)) as Readonly<Record<string, number>>;
   });
+
+/**
+ * Which proxies to believe about the client's address and protocol (X-Forwarded-For,
+ * X-Forwarded-Proto): a hop count (`1`: the one proxy in front), or a comma-separated
+ * list of addresses and CIDR ranges. Unset: none (never `true`: any client could then
+ * claim any address).
+ */
+const trustProxy = z.string().transform((text, ctx): number | string[] => {
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops >= 1 && hops <= 10) return hops;
+  } else {
+    const entries = text.split(',').map((part) => part.trim()).filter(Boolean);
+    const valid = (entry: string) => {
+      const [address, bits, extra] = entry.split('/');
+      const version = isIP(address ?? '');
+      if (!version || extra !== undefined) return false;
+      if (bits === undefined) return true;
+      const n = Number(bits);
+      return /^\d+$/.test(bits) && n >= 0 && n <= (version === 4 ? 32 : 128);
+    };
+    if (entries.length > 0 && entries.every(valid)) return entries;
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be a hop count from 1 to 10, or a comma-separated list of IP addresses and CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1)' });
+  return z.NEVER;
+});
 
 const schema = z
   .object({
@@ -117,6 +144,24 @@ const schema = z
     SWEEP_INTERVAL_MS: int(100, 3_600_000).default(5_000),
     // How long SIGTERM waits for sends in flight before aborting them.
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(5_000),
+    // Every pool to PostgreSQL: how long a connection attempt may take, how long one
+    // statement may run and a transaction may sit idle (0: no limit), and TCP keepalive
+    // (idle time before the first probe; 0: off), so a database that stops answering
+    // fails requests and shutdowns instead of hanging them.
+    PG_CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    PG_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(60_000),
+    PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(0, 86_400_000).default(60_000),
+    PG_KEEPALIVE_IDLE_MS: int(0, 3_600_000).default(10_000),
+    // A worker or server started while PostgreSQL is unreachable retries with backoff,
+    // logging each try; after this long it exits non-zero (0: retry for ever).
+    STARTUP_DEADLINE_MS: int(0, 86_400_000).default(0),
+    // HTTP (serve, dev, a worker's probes): the longest a request may take to arrive
+    // whole, headers and body; a slower client is cut off.
+    HTTP_REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+    // Behind a reverse proxy: see trustProxy above. Unset: the socket's address is the client's.
+    TRUST_PROXY: trustProxy.optional(),
+    // Admin sign-in attempts per client address a minute.
+    ADMIN_LOGIN_RATE_LIMIT: int(1, 10_000).default(10),
     // Backoff after a transient failure: base * 2^(attempt-1), jittered +-20%, capped.
     RETRY_BASE_MS: int(10, 86_400_000).default(30_000),
     RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
