@@ -6,6 +6,7 @@ import type { AppDb } from './db.ts';
 import { mail, type ProductMail } from './mail.ts';
 import { unauthenticated } from './errors.ts';
 import { hashSecret } from './secrets.ts';
+import { textSchemas } from './text.ts';
 
 /** mailroom's enqueue, as the app uses it. The bench swaps in a no-op to measure the enqueue's share. */
 export type Outbox = Pick<ProductMail, 'enqueue' | 'enqueueMany'>;
@@ -54,7 +55,9 @@ export function sessionUser(request: FastifyRequest): SessionUser {
 export const schemas = {
   email: { type: 'string', format: 'email', maxLength: 254 },
   token: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,256}$' },
-  name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\r\\n]*\\S[^\\r\\n]*$' },
+  /** A person's, circle's or child's name (app/text.ts: no control characters). */
+  name: textSchemas.name,
+  caption: textSchemas.caption,
   id: { type: 'string', format: 'uuid' },
 } as const;
 

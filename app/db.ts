@@ -11,6 +11,8 @@ export interface AppDatabase {
     name: string;
     password_hash: string;
     verified_at: Date | null;
+    /** A second signup named this address before it was verified (app/migrations/0002). */
+    signup_contested_at: Date | null;
     created_at: Generated<Date>;
   };
   'app.session': {

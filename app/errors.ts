@@ -1,6 +1,7 @@
 // Every error the app answers with has one shape: { "error": { "code", "message", "field" } }.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from 'mailroom';
+import { PATTERN_MESSAGES } from './text.ts';
 
 export class AppError extends Error {
   constructor(
@@ -8,6 +9,8 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly field: string | null = null,
+    /** Headers to answer with, e.g. Retry-After on a 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'AppError';
@@ -37,13 +40,17 @@ const ENQUEUE_FIELDS: Record<string, string> = { to: 'email' };
 export function handleError(error: FastifyError | AppError | ValidationError, request: FastifyRequest, reply: FastifyReply) {
   const send = (status: number, code: string, message: string, field: string | null) =>
     reply.status(status).send({ error: { code, message, field } });
-  if (error instanceof AppError) return send(error.statusCode, error.code, error.message, error.field);
+  if (error instanceof AppError) {
+    reply.headers(error.headers);
+    return send(error.statusCode, error.code, error.message, error.field);
+  }
   if ('validation' in error && error.validation) {
     const first = error.validation[0];
     const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
     const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
     const field = missing ? [path, missing].filter(Boolean).join('.') : path || null;
-    return send(400, 'invalid_request', `${field ?? error.validationContext ?? 'request'} ${first?.message ?? 'is invalid'}`, field);
+    const pattern = first?.keyword === 'pattern' ? PATTERN_MESSAGES[String((first.params as { pattern?: unknown }).pattern)] : undefined;
+    return send(400, 'invalid_request', `${field ?? error.validationContext ?? 'request'} ${pattern ?? first?.message ?? 'is invalid'}`, field);
   }
   if (error instanceof ValidationError) {
     // mailroom refused the email (e.g. an address its stricter check rejects): nothing was written.

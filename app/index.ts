@@ -15,6 +15,10 @@ export async function appRoutes(server: FastifyInstance, { pool, databaseUrl }: 
   await server.register(appPlugin, {
     pool,
     authRateLimit: { max: settings.APP_AUTH_RATE_LIMIT, timeWindowMs: 60_000 },
+    invitationLimits: {
+      perInviterPerDay: settings.APP_INVITATIONS_PER_INVITER_PER_DAY,
+      perCirclePerDay: settings.APP_INVITATIONS_PER_CIRCLE_PER_DAY,
+    },
     ...(databaseUrl ? { schedules: { databaseUrl, timeZone: settings.APP_TIME_ZONE } } : {}),
   });
 }

@@ -9,6 +9,7 @@ import { handleError } from './errors.ts';
 import { authRoutes, type AuthRateLimit } from './routes/auth.ts';
 import { childRoutes } from './routes/children.ts';
 import { circleRoutes } from './routes/circles.ts';
+import { DEFAULT_INVITATION_LIMITS, type InvitationLimits } from './invitation-limits.ts';
 import { DEFAULT_PASSWORD_COST } from './secrets.ts';
 import { startSchedules, type RunningSchedules } from './schedules.ts';
 
@@ -21,6 +22,8 @@ export interface AppOptions {
   schedules?: { databaseUrl: string; timeZone: string };
   /** log2 of scrypt's N for new password hashes (default 15, about 90 ms here; the bench also measures 10). */
   passwordCost?: number;
+  /** Invitations per inviter and per circle in any 24 hours; default 20 and 50. */
+  invitationLimits?: InvitationLimits;
   /** Where emails go; default the product's mailroom (app/mail.ts). */
   outbox?: Outbox;
 }
@@ -31,7 +34,7 @@ export async function appPlugin(app: FastifyInstance, options: AppOptions): Prom
   await app.register(authRoutes, { ...context, rateLimit: options.authRateLimit ?? { max: 20, timeWindowMs: 60_000 },
     passwordCost: options.passwordCost ?? DEFAULT_PASSWORD_COST,
   });
-  await app.register(circleRoutes, context);
+  await app.register(circleRoutes, { ...context, invitationLimits: options.invitationLimits ?? DEFAULT_INVITATION_LIMITS });
   await app.register(childRoutes, context);
 
   const { schedules } = options;

@@ -18,6 +18,10 @@ export const appSettingsSchema = z.object({
   APP_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris').default('UTC'),
   // Auth requests per client address and route a minute.
   APP_AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),
+  // Invitations one user may send in any 24 hours (over all their circles), and one
+  // circle (all its admins together): each is an email to a stranger.
+  APP_INVITATIONS_PER_INVITER_PER_DAY: z.coerce.number().int().min(1).max(100_000).default(20),
+  APP_INVITATIONS_PER_CIRCLE_PER_DAY: z.coerce.number().int().min(1).max(100_000).default(50),
 });
 
 export type AppSettings = z.output<typeof appSettingsSchema>;

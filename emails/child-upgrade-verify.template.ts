@@ -8,8 +8,9 @@ import { strings } from './strings/child-upgrade-verify.ts';
 export const schema = z.object({ token, childName: displayName, guardianName: displayName, expiresAt: instant.optional() });
 export type ChildUpgradeVerifyProps = z.infer<typeof schema>;
 export const sensitiveProps = ['token'] as const;
-export const headerProps = ['childName'] as const;
-export const subject = (props: ChildUpgradeVerifyProps, locale?: string) => pick(strings, locale).subject(props);
+// No prop reaches a header: the subject is a fixed string per locale (issue 16).
+export const headerProps = [] as const;
+export const subject = (_props: ChildUpgradeVerifyProps, locale?: string) => pick(strings, locale).subject;
 
 export const previewProps = {
   token: 'preview-child-token-0123',

@@ -8,8 +8,9 @@ import { strings } from './strings/circle-invitation.ts';
 export const schema = z.object({ token, inviterName: displayName, circleName: displayName, expiresAt: instant.optional() });
 export type CircleInvitationProps = z.infer<typeof schema>;
 export const sensitiveProps = ['token'] as const;
-export const headerProps = ['inviterName', 'circleName'] as const;
-export const subject = (props: CircleInvitationProps, locale?: string) => pick(strings, locale).subject(props);
+// No prop reaches a header: the subject is a fixed string per locale (issue 16).
+export const headerProps = [] as const;
+export const subject = (_props: CircleInvitationProps, locale?: string) => pick(strings, locale).subject;
 
 export const previewProps = {
   token: 'preview-invite-token-0123',

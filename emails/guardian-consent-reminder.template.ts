@@ -8,8 +8,9 @@ import { strings } from './strings/guardian-consent-reminder.ts';
 export const schema = z.object({ token, guardianName: displayName.optional(), childName: displayName, expiresAt: instant.optional() });
 export type GuardianConsentReminderProps = z.infer<typeof schema>;
 export const sensitiveProps = ['token'] as const;
-export const headerProps = ['childName'] as const;
-export const subject = (props: GuardianConsentReminderProps, locale?: string) => pick(strings, locale).subject(props);
+// No prop reaches a header: the subject is a fixed string per locale (issue 16).
+export const headerProps = [] as const;
+export const subject = (_props: GuardianConsentReminderProps, locale?: string) => pick(strings, locale).subject;
 
 export const previewProps = {
   token: 'preview-consent-token-012',

@@ -13,8 +13,9 @@ export const schema = z.object({
 });
 export type InvitationDeclinedProps = z.infer<typeof schema>;
 export const sensitiveProps = [] as const;
-export const headerProps = ['inviteeEmail', 'circleName'] as const;
-export const subject = (props: InvitationDeclinedProps, locale?: string) => pick(strings, locale).subject(props);
+// No prop reaches a header: the subject is a fixed string per locale (issue 16).
+export const headerProps = [] as const;
+export const subject = (_props: InvitationDeclinedProps, locale?: string) => pick(strings, locale).subject;
 
 export const previewProps = {
   inviterName: 'Ada',

@@ -14,8 +14,9 @@ export const schema = z.object({
 });
 export type InvitationReminderProps = z.infer<typeof schema>;
 export const sensitiveProps = ['token'] as const;
-export const headerProps = ['circleName'] as const;
-export const subject = (props: InvitationReminderProps, locale?: string) => pick(strings, locale).subject(props);
+// No prop reaches a header: the subject is a fixed string per locale (issue 16).
+export const headerProps = [] as const;
+export const subject = (_props: InvitationReminderProps, locale?: string) => pick(strings, locale).subject;
 
 export const previewProps = {
   token: 'preview-reminder-token-01',

@@ -15,7 +15,8 @@ export const schema = z.object({
 });
 export type NewMediaAlertProps = z.infer<typeof schema>;
 export const sensitiveProps = [] as const;
-export const headerProps = ['uploaderName', 'circleName'] as const;
+// No prop reaches a header: the subject is a fixed string per locale (issue 16).
+export const headerProps = [] as const;
 export const subject = (props: NewMediaAlertProps, locale?: string) => pick(strings, locale).subject(props);
 
 export const previewProps = {

@@ -13,8 +13,9 @@ export const schema = z.object({
 export type VerifyEmailProps = z.infer<typeof schema>;
 
 export const sensitiveProps = ['token'] as const;
-export const headerProps = ['name'] as const;
-export const subject = (props: VerifyEmailProps, locale?: string) => pick(strings, locale).subject(props);
+// No prop reaches a header: the subject is a fixed string per locale (issue 16).
+export const headerProps = [] as const;
+export const subject = (_props: VerifyEmailProps, locale?: string) => pick(strings, locale).subject;
 
 export const previewProps = {
   token: 'preview-token-0123456789',

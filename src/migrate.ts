@@ -2,8 +2,8 @@
 // template catalogue, pg-boss's own schema with the send queue, then the app's own
 // migrations if its config has them.
 import type { MailroomConfig } from './define-config.ts';
-import { connect } from './db/connect.ts';
-import { migrateSchema } from './db/migrate.ts';
+import { connect, resolveDatabaseOptions, type DatabaseOptions } from './db/connect.ts';
+import { migrateSchema, withMigrationLock } from './db/migrate.ts';
 import { createBoss, ensureSendQueue } from './queue/boss.ts';
 import { catalogueOf } from './templates/catalogue.ts';
 import { syncTemplateCatalogue } from './templates/sync.ts';
@@ -15,30 +15,43 @@ export interface MigrateOptions {
   config: MailroomConfig<any>;
   /** Also run the config's `migrate` hook (default true). */
   appMigrations?: boolean;
+  /**
+   * Timeouts and TCP keepalive of its connections (its pool and pg-boss's), as for
+   * startWorker(): DEFAULT_DATABASE_OPTIONS by default, so one statement may run 60 s.
+   * A migration that needs longer (an index on a big table) wants `statementTimeoutMs: 0`.
+   */
+  database?: DatabaseOptions;
 }
+
+export { DEFAULT_DATABASE_OPTIONS, type DatabaseOptions } from './db/connect.ts';
 
 export interface MigrateResult {
   /** mailroom's migrations applied by this call, then the app's. */
   applied: string[];
 }
 
-export async function migrate({ databaseUrl, config, appMigrations = true }: MigrateOptions): Promise<MigrateResult> {
-  const db = connect(databaseUrl, { max: 2, applicationName: 'mailroom-migrate' });
-  let applied: string[];
+export async function migrate({ databaseUrl, config, appMigrations = true, database: databaseOptions }: MigrateOptions): Promise<MigrateResult> {
+  const database = resolveDatabaseOptions(databaseOptions, 'migrate: database');
+  const db = connect(databaseUrl, { max: 2, applicationName: 'mailroom-migrate', ...database });
   try {
-    applied = await migrateSchema(db.kysely);
-    await syncTemplateCatalogue(db.kysely, catalogueOf(config));
-    const boss = createBoss(databaseUrl);
-    boss.on('error', () => {}); // start() rejects on the errors that matter here
-    await boss.start();
-    try {
-      await ensureSendQueue(boss);
-    } finally {
-      await boss.stop({ graceful: false, close: true });
-    }
+    // One run at a time per database, from mailroom's first statement to the app's last
+    // migration: a second `mailroom migrate` (another deploy, another replica) waits
+    // here, then finds nothing to do. `locked` is the connection holding the lock.
+    return await withMigrationLock(db.kysely, async (locked) => {
+      const applied = await migrateSchema(locked);
+      await syncTemplateCatalogue(locked, catalogueOf(config));
+      const boss = createBoss(databaseUrl, { database });
+      boss.on('error', () => {}); // start() rejects on the errors that matter here
+      await boss.start();
+      try {
+        await ensureSendQueue(boss);
+      } finally {
+        await boss.stop({ graceful: false, close: true });
+      }
+      if (appMigrations && config.migrate) applied.push(...((await config.migrate({ databaseUrl })) ?? []));
+      return { applied };
+    });
   } finally {
     await db.close();
   }
-  if (appMigrations && config.migrate) applied.push(...((await config.migrate({ databaseUrl })) ?? []));
-  return { applied };
 }

@@ -22,7 +22,8 @@ let server: Server;
 beforeAll(async () => {
   database = await createTestDatabase();
   db = connect(database.url, { max: 2, applicationName: 'mailroom-test-admin' });
-  server = buildServer({ config: productConfig, db, logger, adminToken: TOKEN });
+  // Many sign-ins from one address: the rate limit is test/http.behind-a-proxy.test.ts's subject, not this file's.
+  server = buildServer({ config: productConfig, db, logger, adminToken: TOKEN, adminLoginRateLimit: 1_000 });
 });
 afterAll(async () => {
   await server?.close();

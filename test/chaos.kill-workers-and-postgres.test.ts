@@ -107,8 +107,9 @@ it(
     const unexpectedExits: string[] = [];
     const killed = new Set<ChildWorker>();
     // Each worker serves /healthz (no database call) on a port of its own: the test
-    // restarts PostgreSQL only under workers that have finished starting, since a
-    // worker that cannot reach PostgreSQL at start-up exits at once, by design.
+    // restarts PostgreSQL only under workers that have finished starting: the restart
+    // is meant for workers mid-flight (a worker still starting would only wait for
+    // PostgreSQL, logging each try: test/faults.startup-retries.test.ts).
     const ports = new Map<ChildWorker, number>();
     const spawnWorker = async () => {
       const workerPort = await freePort();

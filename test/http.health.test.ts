@@ -1,7 +1,10 @@
 // `mailroom serve`'s probes: /healthz says the process is up, /readyz says the
-// database answers and is migrated. Against a real database (a fresh migrated clone),
+// database answers and is migrated, with a generic reason only (the details go to
+// the log: anyone who reaches the port may ask). Against a real database (a fresh migrated clone),
 // a database nobody listens for, and the real CLI process for start-up and SIGTERM.
+import { Writable } from 'node:stream';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Db } from '../src/db/connect.ts';
 import { freePort } from '../src/db/embedded-postgres.ts';
@@ -11,6 +14,18 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { runCli, spawnCli, waitUntil } from './support/worker.ts';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** A logger that keeps its lines, to see what the server logged that the client was not told. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'warn' }, stream), lines };
+}
 
 let database: TestDatabase;
 let db: Db;
@@ -54,15 +69,22 @@ describe('GET /readyz', () => {
     expect(response.json()).toEqual({ status: 'ready' });
   });
 
-  it('answers 503 with the reason when the database is unreachable (nothing listens on its port)', async () => {
-    const down = connect(`postgres://postgres@127.0.0.1:${await freePort()}/nowhere`, { max: 1 });
-    const app = buildServer({ db: down, logger });
+  it('answers 503 with a generic reason when the database is unreachable (nothing listens on its port); the details go to the log only', async () => {
+    const port = await freePort();
+    const down = connect(`postgres://postgres@127.0.0.1:${port}/nowhere`, { max: 1 });
+    const { logger: capturing, lines } = capturingLogger();
+    const app = buildServer({ db: down, logger: capturing });
     try {
       const response = await app.inject({ method: 'GET', url: '/readyz' });
       expect(response.statusCode).toBe(503);
       expect(response.headers['content-type']).toMatch(/^application\/json/);
-      expect(response.json()).toMatchObject({ status: 'unavailable', reason: 'database unreachable' });
-      expect(response.json().error).toMatch(/ECONNREFUSED/);
+      // Anyone may ask: no error text, address or port in the answer.
+      expect(response.json()).toEqual({ status: 'unavailable', reason: 'database unreachable' });
+      expect(response.body).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+      expect(response.body).not.toContain(String(port));
+      // The operator finds them in the log.
+      const logged = lines.find((line) => line.msg === 'not ready: database unreachable');
+      expect(JSON.stringify(logged)).toMatch(/ECONNREFUSED/);
     } finally {
       await app.close();
       await down.close();
@@ -82,7 +104,7 @@ describe('GET /readyz', () => {
       const started = Date.now();
       const response = await app.inject({ method: 'GET', url: '/readyz' });
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toMatchObject({ status: 'unavailable', reason: 'database unreachable' });
+      expect(response.json()).toEqual({ status: 'unavailable', reason: 'database unreachable' });
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       await app.close();
@@ -92,21 +114,36 @@ describe('GET /readyz', () => {
     }
   });
 
-  it('answers 503 naming the migrations a database has not applied', async () => {
+  it('answers 503 when a database has not applied a migration, naming it in the log only', async () => {
     const other = await createTestDatabase();
     const otherDb = connect(other.url, { max: 1 });
-    const app = buildServer({ db: otherDb, logger });
+    const { logger: capturing, lines } = capturingLogger();
+    const app = buildServer({ db: otherDb, logger: capturing });
     try {
       const { rows } = await otherDb.pool.query<{ name: string }>('select name from mailroom.kysely_migration order by name desc limit 1');
       const latest = rows[0]!.name;
       await otherDb.pool.query('delete from mailroom.kysely_migration where name = $1', [latest]);
       const response = await app.inject({ method: 'GET', url: '/readyz' });
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toEqual({ status: 'unavailable', reason: 'migrations pending', pending: [latest] });
+      expect(response.json()).toEqual({ status: 'unavailable', reason: 'migrations pending' });
+      expect(lines.find((line) => line.msg === 'not ready: migrations pending')).toMatchObject({ pending: [latest] });
     } finally {
       await app.close();
       await otherDb.close();
       await other.drop();
+    }
+  });
+
+  it('answers 503 when the worker\'s loops stall, naming them in the log only', async () => {
+    const { logger: capturing, lines } = capturingLogger();
+    const app = buildServer({ db, logger: capturing, stalledLoops: () => ['relay', 'sweeper'] });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toEqual({ status: 'unavailable', reason: 'worker loops stalled' });
+      expect(lines.find((line) => line.msg === 'not ready: worker loops stalled')).toMatchObject({ loops: ['relay', 'sweeper'] });
+    } finally {
+      await app.close();
     }
   });
 });

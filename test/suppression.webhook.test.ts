@@ -1,5 +1,7 @@
-// Bounces and complaints from Mailjet's webhook stop later email to the address;
-// bad secrets and malformed payloads store nothing. Manual suppressions via the CLI.
+// Bounces and complaints from Mailjet's webhook stop later email to the address
+// (one mailroom mailed: test/webhooks.replayed-and-hostile.test.ts has the others,
+// and replays); bad secrets and malformed payloads store nothing. Manual
+// suppressions via the CLI.
 import { describe, expect, it } from 'vitest';
 import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
@@ -47,8 +49,12 @@ describe('POST /webhooks/mailjet', () => {
   });
 
   it('stores every event; hard bounces and spam complaints suppress the address, soft bounces and unsubs do not', async () => {
+    // mailroom mailed these two (the bounce names its row, as Mailjet's CustomID does).
+    const token = { token: 'token-0123456789abcdef' };
+    const gone = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'Gone@Example.test', props: token });
+    await enqueueEmail(s.pool, { template: 'account-confirm', to: 'complains@example.test', props: token });
     // As Mailjet sends it: MessageID a JSON number above 2^53, which must not be rounded.
-    const exactId = JSON.stringify(hardBounce).replace('{', '{"MessageID":288230376151711744,');
+    const exactId = JSON.stringify({ ...hardBounce, CustomID: gone }).replace('{', '{"MessageID":288230376151711744,');
     const others = JSON.stringify([
       { event: 'spam', time: 1795858001, MessageID: '2', email: 'complains@example.test', source: 'JMRPP' },
       { event: 'bounce', time: 1795858002, MessageID: '3', email: 'full@example.test', hard_bounce: false, error: 'mailbox full' },
@@ -57,14 +63,14 @@ describe('POST /webhooks/mailjet', () => {
     ]);
     const response = await post(`[${exactId},${others.slice(1)}`);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ stored: 5, suppressed: 2 });
+    expect(response.json()).toEqual({ stored: 5, duplicates: 0, suppressed: 2, notMailed: 0 });
     const { rows } = await s.pool.query('select address, reason, source from mailroom.suppression order by address');
     expect(rows).toEqual([
       { address: 'complains@example.test', reason: 'complaint', source: 'mailjet' },
       { address: 'gone@example.test', reason: 'hard_bounce', source: 'mailjet' },
     ]);
     const event = (await s.pool.query(`select * from mailroom.delivery_event where event = 'bounce' and hard`)).rows[0];
-    expect(event).toMatchObject({ provider: 'mailjet', outbox_id: hardBounce.CustomID, provider_message_id: '288230376151711744', reason: 'user unknown' });
+    expect(event).toMatchObject({ provider: 'mailjet', outbox_id: gone, provider_message_id: '288230376151711744', reason: 'user unknown' });
     expect(event.payload.error_related_to).toBe('recipient');
   });
 

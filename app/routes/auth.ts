@@ -56,6 +56,57 @@ async function sendAccountLink(
   });
 }
 
+/**
+ * Signup's write: a new account for a new address; for an address nobody has
+ * verified yet, this signup takes the pending account over (password, name) and
+ * marks it contested. Account pre-hijacking: whoever signed up first may not own the
+ * mailbox, so the first signup's password must not survive the owner's. Undefined
+ * for a verified address, which nothing here changes. One statement, so two signups
+ * of one address at once cannot both insert.
+ */
+async function takePendingAccount(trx: AppDb, account: { email: string; name: string; passwordHash: string }) {
+  return trx
+    .insertInto('app.user_account')
+    .values({ email: account.email, name: account.name, password_hash: account.passwordHash })
+    .onConflict((c) =>
+      c
+        .column('email')
+        .doUpdateSet((eb) => ({ name: eb.ref('excluded.name'), password_hash: eb.ref('excluded.password_hash'), signup_contested_at: sql`now()` }))
+        .where('app.user_account.verified_at', 'is', null),
+    )
+    .returning('id')
+    .executeTakeFirst();
+}
+
+/**
+ * An account's verify-email link was used. The link reached the mailbox, so its
+ * holder is the address's owner: a password they give replaces the one on record.
+ * After contested signups the one on record may be anyone's, so then they must give
+ * one (password_required; the refusal rolls the token back, the link still works).
+ * Only the link's holder ever sees that answer, never a signup.
+ */
+async function verifyAccount(trx: AppDb, userId: string, passwordHash: string | undefined): Promise<void> {
+  const account = await trx
+    .selectFrom('app.user_account')
+    .select(['verified_at', 'signup_contested_at'])
+    .where('id', '=', userId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  if (!account.verified_at) {
+    if (account.signup_contested_at && !passwordHash) {
+      throw new AppError(400, 'password_required', 'this address was signed up more than once: choose the password to keep', 'password');
+    }
+    const set = passwordHash ? { verified_at: sql<Date>`now()`, password_hash: passwordHash } : { verified_at: sql<Date>`now()` };
+    await trx.updateTable('app.user_account').set(set).where('id', '=', userId).execute();
+    if (passwordHash) await revokeSessions(trx, userId);
+  }
+  await retireTokens(trx, ['verify-email'], { userId });
+}
+
+async function revokeSessions(trx: AppDb, userId: string): Promise<void> {
+  await trx.updateTable('app.session').set({ revoked_at: sql`now()` }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}
+
 export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: limit, passwordCost }: AuthRoutesOptions): Promise<void> {
   // In memory, per process: enough for one API process; behind several, use a shared store (docs/app.md).
   await app.register(rateLimit, {
@@ -73,15 +124,15 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
       const { name } = request.body;
       const passwordHash = await hashPassword(request.body.password, passwordCost); // before the transaction: keep it short
       await db.transaction().execute(async (trx) => {
-        // An address already registered gets nothing new (and the same 202): signup
-        // does not tell who has an account. Its owner can ask for a resend or a reset.
-        const user = await trx
-          .insertInto('app.user_account')
-          .values({ email, name, password_hash: passwordHash })
-          .onConflict((c) => c.column('email').doNothing())
-          .returning('id')
-          .executeTakeFirst();
+        const user = await takePendingAccount(trx, { email, name, passwordHash });
+        // A verified address gets nothing new (and the same 202): signup does not
+        // tell who has an account, and never changes a verified account's password.
+        // Its owner can ask for a reset.
         if (!user) return;
+        // The same work for a new address and a pending one: earlier links and
+        // sessions of a pending account die with the password they went with.
+        await revokeSessions(trx, user.id);
+        await retireTokens(trx, ['verify-email'], { userId: user.id });
         const token = await issueToken(trx, 'verify-email', { userId: user.id });
         await outbox.enqueue(trx, {
           template: 'verify-email',
@@ -114,20 +165,25 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
     },
   );
 
-  app.post<{ Body: { token: string } }>(
+  app.post<{ Body: { token: string; password?: string } }>(
     '/auth/verify',
-    { config, schema: { body: body({ token: schemas.token }), response: { 200: reply({ verified: { type: 'string' } }) } } },
-    async (request) =>
-      db.transaction().execute(async (trx) => {
+    {
+      config,
+      schema: { body: body({ token: schemas.token, password }, ['password']), response: { 200: reply({ verified: { type: 'string' } }) } },
+    },
+    async (request) => {
+      // Hashed before the transaction, as at signup: keep it short.
+      const passwordHash = request.body.password === undefined ? undefined : await hashPassword(request.body.password, passwordCost);
+      return db.transaction().execute(async (trx) => {
         const token = await redeemToken(trx, request.body.token, ['verify-email', 'child-upgrade']);
         if (token.purpose === 'child-upgrade') {
           await trx.updateTable('app.child_profile').set({ email_verified_at: sql`now()` }).where('id', '=', token.child_id!).execute();
           return { verified: 'child' };
         }
-        await trx.updateTable('app.user_account').set({ verified_at: sql`coalesce(verified_at, now())` }).where('id', '=', token.user_id!).execute();
-        await retireTokens(trx, ['verify-email'], { userId: token.user_id! });
+        await verifyAccount(trx, token.user_id!, passwordHash);
         return { verified: 'account' };
-      }),
+      });
+    },
   );
 
   app.post<{ Body: { email: string; password: string } }>(
@@ -184,7 +240,7 @@ export async function authRoutes(app: FastifyInstance, { db, outbox, rateLimit: 
           .where('id', '=', userId)
           .returning(['email', 'name'])
           .executeTakeFirstOrThrow();
-        await trx.updateTable('app.session').set({ revoked_at: sql`now()` }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+        await revokeSessions(trx, userId);
         await retireTokens(trx, ['password-reset'], { userId });
         await outbox.enqueue(trx, {
           template: 'password-changed',

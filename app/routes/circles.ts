@@ -1,11 +1,13 @@
 // Circles, their invitations and their media. Inviting writes the invitation, its
-// token and its email in one transaction; a decline tells the inviter; a new media
-// item alerts every other member with one multi-row INSERT into the outbox.
+// token and its email in one transaction, within the day's caps per inviter and per
+// circle; a decline tells the inviter; a new media item alerts every other member
+// with one multi-row INSERT into the outbox.
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { body, idParams, reply, requireSession, schemas, sessionUser, type AppContext } from '../context.ts';
 import type { AppDb } from '../db.ts';
 import { AppError, notFound } from '../errors.ts';
+import { checkInvitationLimits, type InvitationLimits } from '../invitation-limits.ts';
 import { issueToken, redeemToken, retireTokens, TOKEN_LIFETIME_MS } from '../tokens.ts';
 
 type Role = 'admin' | 'member';
@@ -26,7 +28,11 @@ async function circleFor(db: AppDb, circleId: string, userId: string, needed: Ro
 
 const invitationReply = reply({ id: schemas.id, email: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } });
 
-export async function circleRoutes(app: FastifyInstance, { db, outbox }: AppContext): Promise<void> {
+export interface CircleRoutesOptions extends AppContext {
+  invitationLimits: InvitationLimits;
+}
+
+export async function circleRoutes(app: FastifyInstance, { db, outbox, invitationLimits }: CircleRoutesOptions): Promise<void> {
   const session = requireSession(db);
 
   app.post<{ Body: { name: string } }>(
@@ -59,6 +65,7 @@ export async function circleRoutes(app: FastifyInstance, { db, outbox }: AppCont
           .where('u.email', '=', email)
           .executeTakeFirst();
         if (member) throw new AppError(409, 'already_member', 'this address is already a member of the circle', 'email');
+        await checkInvitationLimits(trx, user.id, circle.id, invitationLimits);
         const created = await trx
           .insertInto('app.invitation')
           .values({ circle_id: circle.id, email, invited_by: user.id, expires_at: new Date(Date.now() + TOKEN_LIFETIME_MS.invitation) })
@@ -143,7 +150,7 @@ export async function circleRoutes(app: FastifyInstance, { db, outbox }: AppCont
       schema: {
         params: idParams,
         body: body(
-          { kind: { type: 'string', enum: ['photo', 'video', 'mixed'] }, count: { type: 'integer', minimum: 1, maximum: 10_000 }, caption: { type: 'string', maxLength: 500 } },
+          { kind: { type: 'string', enum: ['photo', 'video', 'mixed'] }, count: { type: 'integer', minimum: 1, maximum: 10_000 }, caption: schemas.caption },
           ['count', 'caption'],
         ),
         response: { 201: reply({ id: schemas.id, alerted: { type: 'integer' } }) },

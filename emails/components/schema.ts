@@ -5,7 +5,11 @@ import { z } from 'zod';
 /** A string that may be placed in a mail header (the subject): one line, no CR or LF. */
 export const headerText = z.string().regex(/^[^\r\n]*$/, 'must not contain a line break (CR or LF)');
 
-/** A person's or a circle's name as shown in an email; may reach the subject line. */
+/**
+ * A person's or a circle's name as shown in an email (never in a subject: those are
+ * fixed strings). One line all the same; the app's API also refuses control
+ * characters in names (app/text.ts).
+ */
 export const displayName = headerText.trim().min(1).max(100);
 
 /** A token for a confirmation link: URL-safe, so it survives copy and paste. */

@@ -1,5 +1,6 @@
 export interface ChildUpgradeStrings {
-  subject: (p: { childName: string }) => string;
+  /** Fixed: no user text in a subject (issue 16). */
+  subject: string;
   preview: string;
   heading: (childName: string) => string;
   greeting: (childName: string) => string;
@@ -13,7 +14,7 @@ export interface ChildUpgradeStrings {
 
 export const strings: { en: ChildUpgradeStrings } & Record<string, ChildUpgradeStrings> = {
   en: {
-    subject: ({ childName }) => `${childName}, confirm the email address for your own login`,
+    subject: 'Confirm the email address for your own login',
     preview: 'Your profile now has its own login: confirm this address to start using it',
     heading: (childName) => `Welcome to your own login, ${childName}`,
     greeting: (childName) => `Hi ${childName},`,

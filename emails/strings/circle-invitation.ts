@@ -1,5 +1,6 @@
 export interface CircleInvitationStrings {
-  subject: (p: { inviterName: string; circleName: string }) => string;
+  /** Fixed: the inviter's and the circle's names are user text, and an invitation goes to a stranger (issue 16). */
+  subject: string;
   preview: (p: { inviterName: string; circleName: string }) => string;
   heading: (circleName: string) => string;
   body: (inviterName: string, circleName: string) => string;
@@ -12,7 +13,7 @@ export interface CircleInvitationStrings {
 
 export const strings: { en: CircleInvitationStrings } & Record<string, CircleInvitationStrings> = {
   en: {
-    subject: ({ inviterName, circleName }) => `${inviterName} invited you to join ${circleName}`,
+    subject: 'You are invited to join a circle on Circles',
     preview: ({ inviterName, circleName }) => `${inviterName} would like you to join ${circleName} on Circles`,
     heading: (circleName) => `Join ${circleName}`,
     body: (inviterName, circleName) =>

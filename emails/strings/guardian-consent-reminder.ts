@@ -1,5 +1,6 @@
 export interface GuardianConsentStrings {
-  subject: (p: { childName: string }) => string;
+  /** Fixed: no user text in a subject (issue 16). */
+  subject: string;
   preview: (childName: string) => string;
   heading: string;
   greeting: (name: string | undefined) => string;
@@ -12,7 +13,7 @@ export interface GuardianConsentStrings {
 
 export const strings: { en: GuardianConsentStrings } & Record<string, GuardianConsentStrings> = {
   en: {
-    subject: ({ childName }) => `Reminder: ${childName}'s login is waiting for your consent`,
+    subject: "Reminder: a child's login is waiting for your consent",
     preview: (childName) => `${childName} cannot sign in until you give your consent`,
     heading: 'Your consent is still needed',
     greeting: (name) => (name ? `Hi ${name},` : 'Hi,'),

@@ -1,5 +1,6 @@
 export interface InvitationDeclinedStrings {
-  subject: (p: { inviteeEmail: string; circleName: string }) => string;
+  /** Fixed: the address and the circle's name are user text (issue 16). */
+  subject: string;
   preview: string;
   heading: string;
   greeting: (name: string | undefined) => string;
@@ -11,7 +12,7 @@ export interface InvitationDeclinedStrings {
 
 export const strings: { en: InvitationDeclinedStrings } & Record<string, InvitationDeclinedStrings> = {
   en: {
-    subject: ({ inviteeEmail, circleName }) => `${inviteeEmail} declined your invitation to ${circleName}`,
+    subject: 'An invitation you sent was declined',
     preview: 'An invitation you sent was declined',
     heading: 'Invitation declined',
     greeting: (name) => (name ? `Hi ${name},` : 'Hi,'),

@@ -1,5 +1,6 @@
 export interface InvitationReminderStrings {
-  subject: (p: { circleName: string }) => string;
+  /** Fixed: no user text in a subject (issue 16). */
+  subject: string;
   preview: (inviterName: string) => string;
   heading: string;
   body: (inviterName: string, circleName: string, invitedOn: string | undefined) => string;
@@ -11,7 +12,7 @@ export interface InvitationReminderStrings {
 
 export const strings: { en: InvitationReminderStrings } & Record<string, InvitationReminderStrings> = {
   en: {
-    subject: ({ circleName }) => `Reminder: your invitation to ${circleName} is waiting`,
+    subject: 'Reminder: your invitation to a circle is waiting',
     preview: (inviterName) => `${inviterName} is still hoping you will join`,
     heading: 'Your invitation is still waiting',
     body: (inviterName, circleName, invitedOn) =>

@@ -1,5 +1,6 @@
 export interface NewMediaStrings {
-  subject: (p: { uploaderName: string; circleName: string; count: number; kind: 'photo' | 'video' | 'mixed' }) => string;
+  /** One fixed string per kind and number: the uploader's and the circle's names are user text (issue 16). */
+  subject: (p: { count: number; kind: 'photo' | 'video' | 'mixed' }) => string;
   preview: (circleName: string) => string;
   heading: (circleName: string) => string;
   greeting: (name: string | undefined) => string;
@@ -17,7 +18,7 @@ const what = (count: number, kind: 'photo' | 'video' | 'mixed') => {
 
 export const strings: { en: NewMediaStrings } & Record<string, NewMediaStrings> = {
   en: {
-    subject: ({ uploaderName, circleName, count, kind }) => `${uploaderName} added ${what(count, kind)} to ${circleName}`,
+    subject: ({ count, kind }) => (kind === 'mixed' ? 'New photos and videos in your circle' : count === 1 ? `A new ${kind} in your circle` : `New ${kind}s in your circle`),
     preview: (circleName) => `New in ${circleName}`,
     heading: (circleName) => `New in ${circleName}`,
     greeting: (name) => (name ? `Hi ${name},` : 'Hi,'),

@@ -1,7 +1,8 @@
 // The words of verify-email, per locale. A new language is a new entry here; the
 // component does not change.
 export interface VerifyEmailStrings {
-  subject: (p: { name?: string | undefined }) => string;
+  /** Fixed: no user text in a subject (issue 16); the name is in the greeting. */
+  subject: string;
   preview: string;
   heading: string;
   greeting: (name: string | undefined) => string;
@@ -15,7 +16,7 @@ export interface VerifyEmailStrings {
 
 export const strings: { en: VerifyEmailStrings } & Record<string, VerifyEmailStrings> = {
   en: {
-    subject: ({ name }) => (name ? `${name}, confirm your email address` : 'Confirm your email address'),
+    subject: 'Confirm your email address',
     preview: 'Confirm your email address to finish signing up',
     heading: 'Confirm your email address',
     greeting: (name) => (name ? `Hi ${name},` : 'Hi,'),
@@ -27,7 +28,7 @@ export const strings: { en: VerifyEmailStrings } & Record<string, VerifyEmailStr
     footer: 'Sent by Circles because someone signed up with this address.',
   },
   fr: {
-    subject: ({ name }) => (name ? `${name}, confirmez votre adresse e-mail` : 'Confirmez votre adresse e-mail'),
+    subject: 'Confirmez votre adresse e-mail',
     preview: 'Confirmez votre adresse e-mail pour terminer votre inscription',
     heading: 'Confirmez votre adresse e-mail',
     greeting: (name) => (name ? `Bonjour ${name},` : 'Bonjour,'),

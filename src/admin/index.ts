@@ -16,6 +16,12 @@ export interface AdminPluginOptions {
   token: string | undefined;
   /** Where preview links point (default: the templates' own default, as rendering without a baseUrl). */
   frontendBaseUrl?: string;
+  /**
+   * Sign-in attempts per client address (request.ip) a minute, in memory (default 10).
+   * Behind a proxy, give your Fastify instance a `trustProxy` naming it, or every
+   * client shares one allowance.
+   */
+  loginRateLimit?: number;
 }
 
 /** The admin pages: register with a prefix, e.g. `app.register(adminPlugin, { prefix: '/admin', config, db, token })`. */
@@ -24,7 +30,13 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (app, o
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 24 || /\s/.test(options.token))) {
     throw new RangeError('adminPlugin: token must be at least 24 characters without spaces (e.g. `openssl rand -base64 32`)');
   }
-  await adminPages(app, { db: options.db, catalogue: catalogueOf(options.config), token: options.token, frontendBaseUrl: options.frontendBaseUrl });
+  await adminPages(app, {
+    db: options.db,
+    catalogue: catalogueOf(options.config),
+    token: options.token,
+    frontendBaseUrl: options.frontendBaseUrl,
+    ...(options.loginRateLimit !== undefined ? { loginRateLimit: options.loginRateLimit } : {}),
+  });
 };
 
 export { buildServer, type Server, type ServerOptions } from '../http/server.ts';

@@ -21,12 +21,17 @@ export function checkStatus(status: string, field = 'status'): OutboxStatus {
   return status as OutboxStatus;
 }
 
-/** "90s", "15m", "1h", "7d" -> milliseconds. */
+/** The longest duration a flag takes: 100 years (of 365 days). Beyond it, `now() - duration` is no date. */
+export const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+
+/** "90s", "15m", "1h", "7d" -> milliseconds, at most MAX_DURATION_MS. */
 export function parseDuration(text: string, field: string): number {
   const match = /^(\d+)(s|m|h|d)$/.exec(text.trim());
   if (!match) throw new ValidationError(field, `"${text}" is not a duration like 90s, 15m, 1h or 7d`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
+  const ms = Number(match[1]) * unit;
+  if (!(ms <= MAX_DURATION_MS)) throw new ValidationError(field, `"${text}" is longer than 100 years (36500d), the most it takes`);
+  return ms;
 }
 
 export async function statusCounts(db: Kysely<Database>) {
@@ -85,7 +90,14 @@ export function encodeCursor(cursor: ListCursor): string {
 export function decodeCursor(text: string, field = 'after'): ListCursor {
   const match = CURSOR.exec(text);
   if (!match) throw new ValidationError(field, `"${text}" is not a list position`);
-  return { createdAt: match[1]!, id: checkId(match[2]!, field) };
+  // The regex checks the shape only: the instant must exist (no 2026-02-30, no 25:00,
+  // no year 0, no leap second), or PostgreSQL would refuse it mid-query.
+  const at = match[1]!;
+  const date = new Date(`${at.slice(0, 23)}Z`);
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1 || date.toISOString().slice(0, 23) !== at.slice(0, 23)) {
+    throw new ValidationError(field, `"${text}" is not a list position (${at} is no instant)`);
+  }
+  return { createdAt: at, id: checkId(match[2]!, field) };
 }
 
 /** The list's query, newest first (exported so its plan can be checked: bench/explain.ts). */

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { DatabaseOptions } from '../db/connect.ts';
 import type { WorkerSettings } from '../worker/settings.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -237,5 +238,15 @@ export function workerSettingsFromEnv(config: Config): WorkerSettings {
       recoveryMs: config.RATE_LIMIT_RECOVERY_MS,
       pauseMs: config.TRANSPORT_PAUSE_MS,
     },
+  };
+}
+
+/** The timeouts and keepalive of every pool to PostgreSQL, from the environment (the PG_* variables). */
+export function databaseOptionsFromEnv(config: Config): Required<DatabaseOptions> {
+  return {
+    connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAliveIdleMs: config.PG_KEEPALIVE_IDLE_MS,
   };
 }

@@ -1,6 +1,6 @@
 // `mailroom <command>`: each command is a thin shell over the modules that do the work.
 import { Command } from 'commander';
-import { loadConfig } from './env.ts';
+import { databaseOptionsFromEnv, loadConfig } from './env.ts';
 import { ValidationError } from '../errors.ts';
 import { migrate } from '../migrate.ts';
 import { devCommand } from './commands/dev.ts';
@@ -31,7 +31,7 @@ withConfig(
   const config = loadConfig();
   if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required (e.g. postgres://user@host/db)');
   const { config: mailroomConfig } = await loadConfigFile(flags.config);
-  const { applied } = await migrate({ databaseUrl: config.DATABASE_URL, config: mailroomConfig });
+  const { applied } = await migrate({ databaseUrl: config.DATABASE_URL, config: mailroomConfig, database: databaseOptionsFromEnv(config) });
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
 });
 

@@ -4,6 +4,9 @@
 //   GET /readyz   this process can do its work: PostgreSQL answers `select 1`, has no
 //                 pending mailroom migration, and (in a process that runs the worker)
 //                 the relay and sweeper loops are turning (readiness: 503 with the reason otherwise).
+// Anyone who can reach the port may ask, so an answer carries a status and a generic
+// reason only; the details (the database's error, the pending migrations, the
+// stalled loops) go to the log.
 import { sql } from 'kysely';
 import type { FastifyPluginAsync, LogLevel } from 'fastify';
 import { levels } from 'pino';
@@ -20,9 +23,7 @@ export interface HealthOptions {
 
 export type ReadyBody =
   | { status: 'ready' }
-  | { status: 'unavailable'; reason: 'database unreachable'; error: string }
-  | { status: 'unavailable'; reason: 'migrations pending'; pending: string[] }
-  | { status: 'unavailable'; reason: 'worker loops stalled'; loops: string[] };
+  | { status: 'unavailable'; reason: 'database unreachable' | 'migrations pending' | 'worker loops stalled' };
 
 class Timeout extends Error {}
 
@@ -54,18 +55,17 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { db,
         readyTimeoutMs,
       );
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      request.log.warn({ err: message }, 'not ready: database unreachable');
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable', error: message });
+      request.log.warn({ err: error }, 'not ready: database unreachable');
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
     }
     if (pending.length > 0) {
       request.log.warn({ pending }, 'not ready: migrations pending');
-      return reply.code(503).send({ status: 'unavailable', reason: 'migrations pending', pending });
+      return reply.code(503).send({ status: 'unavailable', reason: 'migrations pending' });
     }
     const loops = stalledLoops?.() ?? [];
     if (loops.length > 0) {
       request.log.warn({ loops }, 'not ready: worker loops stalled');
-      return reply.code(503).send({ status: 'unavailable', reason: 'worker loops stalled', loops });
+      return reply.code(503).send({ status: 'unavailable', reason: 'worker loops stalled' });
     }
     return { status: 'ready' };
   });

@@ -2,6 +2,9 @@
 // grouped). Authenticated by a shared secret given as the Basic auth password of
 // the webhook URL (https://mailroom:SECRET@host/webhooks/mailjet, as Mailjet's
 // dashboard allows). Any malformed event rejects the whole batch: nothing stored.
+// An event received before (a replay) is ignored; a bounce or complaint about an
+// address mailroom never mailed is stored but suppresses nothing (see
+// src/suppression/provider-events.ts). Replies never carry internal error text.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -35,6 +38,45 @@ const mailjetEvent = z
 const batch = z.array(mailjetEvent).min(1).max(1000);
 
 /**
+ * Mailjet's events are flat objects, grouped in an array at most: 2 levels, and a
+ * little room for fields of their own. A body nested deeper is refused before it is
+ * parsed; thousands of levels would otherwise overflow the stack further on.
+ */
+export const MAX_JSON_DEPTH = 16;
+
+/** Whether JSON text nests arrays and objects deeper than `max` (strings are skipped). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+// A NUL, or half a surrogate pair: valid JSON, but no PostgreSQL text or jsonb holds it.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The path of the first key or string PostgreSQL could not store, if any (depth is bounded above). */
+function unstorablePath(value: unknown, path: string[]): string[] | null {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, inner] of Object.entries(value)) {
+    if (UNSTORABLE.test(key)) return [...path, key];
+    const found = unstorablePath(inner, [...path, key]);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
  * Mailjet sends MessageID as a JSON number above 2^53: JSON.parse would round it
  * and the stored id would name another message. Quote it before parsing.
  */
@@ -57,11 +99,26 @@ function secretMatches(header: string | undefined, secret: string): boolean {
 export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { db, mailjetSecret }) => {
   // Scoped to this plugin: other routes keep Fastify's own JSON parser.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
+      return done(Object.assign(new Error(`the body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400, code: 'too_deeply_nested' }), undefined);
+    }
     try {
       done(null, parsePreservingMessageIds(body as string));
-    } catch (error) {
-      done(Object.assign(error as Error, { statusCode: 400 }), undefined);
+    } catch {
+      done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400, code: 'invalid_json' }), undefined);
     }
+  });
+  // The parser's refusals above, and anything unexpected, in this route's error shape;
+  // a 500 says no more than that (the details go to the log).
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'mailjet webhook failed');
+      return errorReply(reply, 500, 'internal', 'the events could not be recorded; nothing was stored, send them again');
+    }
+    const code = error.code && !error.code.startsWith('FST_') ? error.code
+      : status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+    return errorReply(reply, status, code, error.message);
   });
   app.post('/webhooks/mailjet', { bodyLimit: 1024 * 1024 }, async (request, reply) => {
     if (!mailjetSecret) return errorReply(reply, 404, 'not_configured', 'the Mailjet webhook is off: set MAILJET_WEBHOOK_SECRET');
@@ -76,6 +133,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { d
       return errorReply(reply, 400, 'invalid_payload', issue.message, issue.path.join('.') || 'body');
     }
     const received = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+    const unstorable = unstorablePath(request.body, []);
+    if (unstorable) {
+      return errorReply(reply, 400, 'invalid_payload', 'contains a NUL character or a lone surrogate, which cannot be stored', unstorable.join('.'));
+    }
     const events = received.map(
       (e): ProviderEvent => ({
         provider: 'mailjet',
@@ -90,7 +151,8 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { d
       }),
     );
     const result = await recordProviderEvents(db.kysely, events);
-    request.log.info({ events: result.stored, suppressed: result.suppressed.length }, 'mailjet events recorded');
-    return { stored: result.stored, suppressed: result.suppressed.length };
+    const counts = { stored: result.stored, duplicates: result.duplicates, suppressed: result.suppressed.length, notMailed: result.notMailed };
+    request.log.info(counts, 'mailjet events recorded');
+    return counts;
   });
 };

@@ -1,6 +1,8 @@
 // The pg-boss side of the hand-off: one queue, whose jobs carry only an outbox id,
 // so a replay re-renders with the current template and props.
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type ConstructorOptions } from 'pg-boss';
+import type pg from 'pg';
+import { pgTimeoutSettings, type DatabaseOptions } from '../db/connect.ts';
 
 export const SEND_QUEUE = 'mailroom.send';
 
@@ -11,19 +13,24 @@ export interface SendJobData {
 export interface BossOptions {
   /** Run pg-boss's maintenance and scheduling loops (workers yes, one-shot commands no). */
   supervise?: boolean;
+  /** Timeouts and keepalive of pg-boss's own pool, as for connect() (DEFAULT_DATABASE_OPTIONS by default). */
+  database?: DatabaseOptions;
 }
 
 export function createBoss(databaseUrl: string, options: BossOptions = {}): PgBoss {
   const supervise = options.supervise ?? false;
-  const boss = new PgBoss({
+  // pg-boss hands its constructor options to pg.Pool as they are (node_modules/pg-boss/dist/db.js),
+  // so the pool settings its types do not list reach pg too.
+  const config: ConstructorOptions & pg.PoolConfig = {
     connectionString: databaseUrl,
     application_name: 'mailroom-pgboss',
     max: 4,
     supervise,
     schedule: false,
     migrate: true,
-  });
-  return boss;
+    ...pgTimeoutSettings(options.database),
+  };
+  return new PgBoss(config);
 }
 
 /**

@@ -11,12 +11,13 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Transport } from '../transports/transport.ts';
+import { addressDomain } from '../suppression/address.ts';
 import { deferRows, pauseTransport, pausedFor, slowDownTransport, takeSendPermits as takePermits } from './permits-sql.ts';
 
 export interface RateLimits {
   /** Messages per second per transport name (smtp, mailjet, capture). */
   transports: Readonly<Record<string, number>>;
-  /** Messages per second per recipient domain, lower-case. */
+  /** Messages per second per recipient domain, lower-case (keys in another case are lower-cased). */
   domains: Readonly<Record<string, number>>;
   /** A halved rate doubles back over this long. */
   recoveryMs: number;
@@ -39,7 +40,15 @@ export interface RateLimitOptions {
 }
 
 const transportKey = (name: string) => `transport:${name}`;
-const domainOf = (recipient: string) => recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
+// The recipient's domain by the rule the suppression list compares by (domains are ASCII: lower-cased).
+const domainOf = addressDomain;
+const normalisedRates = new WeakMap<Readonly<Record<string, number>>, Map<string, number>>();
+/** The configured domain rates keyed by normalised domain (typed options may say Example.COM). */
+function domainRates(domains: Readonly<Record<string, number>>): Map<string, number> {
+  let rates = normalisedRates.get(domains);
+  if (!rates) normalisedRates.set(domains, (rates = new Map(Object.entries(domains).map(([domain, rate]) => [domainOf(domain), rate]))));
+  return rates;
+}
 
 /**
  * The rows that may be sent now, in the order given. The others have been put
@@ -53,9 +62,10 @@ export async function takeSendPermits<R extends PermitRow>(options: RateLimitOpt
   const keys = [transportKey(name)];
   const rates: (number | null)[] = [limits.transports[name] ?? null];
   const domainIndex = new Map<string, number>();
+  const perDomain = domainRates(limits.domains);
   const asks = rows.map((row) => {
     const domain = domainOf(row.recipient);
-    const rate = limits.domains[domain];
+    const rate = perDomain.get(domain);
     if (rate === undefined) return { transport: 1, domain: null };
     let index = domainIndex.get(domain);
     if (index === undefined) {

@@ -20,12 +20,15 @@ export interface MarkedRow {
 // Only a row still `queued` under this very job becomes `sending`: a row already
 // sent, cancelled, or handed to another job since (sweeper, replay) is skipped, so
 // the same email is never sent twice by two live workers. Rows past not_after end
-// `expired`, rows to a suppressed address `suppressed`, both without a send.
+// `expired`, rows to a suppressed address `suppressed`, both without a send. The
+// suppression list holds addresses in their normal form (mailroom.normalize_address,
+// migrations/0008): one lookup of its primary key per row, in any case, script or
+// database locale.
 const MARK_SENDING = `
   with batch as (
     select o.id,
            case when o.not_after <= now() then 'expired'
-                when exists (select 1 from mailroom.suppression s where s.address = lower(o.recipient)) then 'suppressed'
+                when exists (select 1 from mailroom.suppression s where s.address = mailroom.normalize_address(o.recipient)) then 'suppressed'
                 else 'sending' end as next_status
       from mailroom.outbox o
       join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { createLogger } from '../logger.ts';
 import type { MailroomConfig } from '../define-config.ts';
-import { connect, type Db } from '../db/connect.ts';
+import { connect, resolveDatabaseOptions, waitForDatabase, type DatabaseOptions, type Db } from '../db/connect.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { createBoss } from '../queue/boss.ts';
@@ -24,6 +24,21 @@ export interface WorkerOptions extends WorkerSettingsInput {
   logger?: Logger;
   /** Counters and histograms for /metrics (createMetrics() from mailroom/admin). Default: none. */
   metrics?: Metrics;
+  /**
+   * Timeouts and TCP keepalive of every connection the worker opens (its pool and
+   * pg-boss's): `{ connectTimeoutMs: 10_000, statementTimeoutMs: 60_000,
+   * idleInTransactionTimeoutMs: 60_000, keepAliveIdleMs: 10_000 }` by default
+   * (DEFAULT_DATABASE_OPTIONS; 0 turns the last three off).
+   */
+  database?: DatabaseOptions;
+  /**
+   * While PostgreSQL cannot be reached at start, the worker logs one warning per try
+   * and tries again (0.5 s, doubling up to 10 s); after this long it gives up and
+   * rejects with DatabaseUnreachableError. 0: keep trying. Default 0.
+   */
+  startupDeadlineMs?: number;
+  /** Abort a start still waiting for PostgreSQL (it rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface RunningWorker extends Worker {
@@ -32,9 +47,10 @@ export interface RunningWorker extends Worker {
 }
 
 /**
- * Start a worker. Refuses to start on a database that is not migrated. stop()
+ * Start a worker. Waits for PostgreSQL while it cannot be reached (see
+ * `startupDeadlineMs`); refuses to start on a database that is not migrated. stop()
  * drains the batch in flight (within `shutdownGraceMs`), then closes the transport
- * and the pools.
+ * and the pools, within `shutdownGraceMs` + 4 s whatever the database does.
  */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { loops, db, stop } = await startWorkerParts(options);
@@ -44,6 +60,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 /** The same, with the loops apart from the pools (the CLI's probes and tests stop the loops alone). */
 export async function startWorkerParts(options: WorkerOptions): Promise<{ loops: Worker; db: Db; stop(): Promise<void> }> {
   const settings = resolveWorkerSettings(options);
+  const database = resolveDatabaseOptions(options.database, 'startWorker: database');
+  const startupDeadlineMs = options.startupDeadlineMs ?? 0;
+  if (!Number.isInteger(startupDeadlineMs) || startupDeadlineMs < 0) throw new RangeError('startWorker: startupDeadlineMs must be an integer of 0 or more');
   if (typeof options.databaseUrl !== 'string' || !/^postgres(ql)?:\/\//.test(options.databaseUrl)) {
     throw new RangeError('startWorker: databaseUrl must be a postgres:// URL');
   }
@@ -61,16 +80,18 @@ export async function startWorkerParts(options: WorkerOptions): Promise<{ loops:
       throw new Error(`template "${name}": its component cannot be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, { cause: error });
     }
   }
-  const db = connect(options.databaseUrl, { max: settings.concurrency + 4, applicationName: 'mailroom-worker' });
+  const db = connect(options.databaseUrl, { max: settings.concurrency + 4, applicationName: 'mailroom-worker', ...database });
   try {
+    await waitForDatabase(db, { logger, deadlineMs: startupDeadlineMs, ...(options.signal ? { signal: options.signal } : {}) });
     const pending = await pendingMigrations(db.kysely);
     if (pending.length > 0) throw new Error(`the database is not migrated (pending: ${pending.join(', ')}); run \`mailroom migrate\` first`);
   } catch (error) {
-    await db.close();
+    // A connection attempt still in flight is not waited for.
+    await closeWithin(db, CLOSE_POOL_MS);
     await options.transport.close().catch(() => {});
     throw error;
   }
-  const boss = createBoss(options.databaseUrl, { supervise: true });
+  const boss = createBoss(options.databaseUrl, { supervise: true, database });
   boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
   let worker: Worker;
   try {
@@ -85,8 +106,8 @@ export async function startWorkerParts(options: WorkerOptions): Promise<{ loops:
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
   } catch (error) {
-    await boss.stop({ graceful: false, close: true }).catch(() => {});
-    await db.close();
+    await settlesWithin(boss.stop({ graceful: false, close: true }).catch(() => {}), CLOSE_POOL_MS);
+    await closeWithin(db, CLOSE_POOL_MS);
     await options.transport.close().catch(() => {});
     throw error;
   }
@@ -95,7 +116,26 @@ export async function startWorkerParts(options: WorkerOptions): Promise<{ loops:
     db,
     async stop() {
       await worker.stop();
-      await db.close();
+      await closeWithin(db, CLOSE_POOL_MS);
     },
   };
+}
+
+/**
+ * How long closing the pool may wait for queries still running: past it the pool is
+ * left to end on its own (each query fails by its statement timeout at the latest).
+ */
+const CLOSE_POOL_MS = 1_000;
+
+async function closeWithin(db: Db, ms: number): Promise<void> {
+  await settlesWithin(db.close().catch(() => {}), ms);
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -26,6 +26,9 @@ export interface Worker {
   /**
    * Stop taking work, let sends in flight finish for `shutdownGraceMs`, then abort
    * the rest; every row leaves `sending` (sent, retrying, or back to pending).
+   * Resolves within `shutdownGraceMs` + STOP_AFTER_GRACE_MS (3 s) whatever PostgreSQL
+   * does: rows a database that stopped answering never heard about stay `sending`
+   * until the sweeper of another worker finds their job expired.
    */
   stop(): Promise<void>;
   /** Liveness of the loops, for /readyz. */
@@ -33,6 +36,12 @@ export interface Worker {
   /** Loops that have not run for far longer than their interval (empty when all is well). */
   stalledLoops(now?: number): string[];
 }
+
+/**
+ * After the grace period, how long stop() waits for PostgreSQL to take the last
+ * results and pg-boss to stop, before it gives up on a database that does not answer.
+ */
+export const STOP_AFTER_GRACE_MS = 3_000;
 
 export async function runWorker({ settings, catalogue, db, boss, transport, logger, metrics }: WorkerDeps): Promise<Worker> {
   let stopping = false;
@@ -114,16 +123,35 @@ export async function runWorker({ settings, catalogue, db, boss, transport, logg
       stopped ??= (async () => {
         stopping = true;
         clearInterval(sweeper);
-        await boss.offWork(SEND_QUEUE, { wait: false }).catch(() => {});
-        await relay.stop();
+        // Stop fetching and claiming at once, without waiting on PostgreSQL: the relay may
+        // be inside a claim, and the sends in flight get the whole grace period meanwhile.
+        const offWork = boss.offWork(SEND_QUEUE, { wait: false }).catch(() => {});
+        const relayStopped = relay.stop();
         const drained = await waitFor(Promise.allSettled([...inFlight]), settings.shutdownGraceMs);
         if (!drained) {
           logger.warn({ batches: inFlight.size }, 'shutdown: sends still in flight after the grace period; abandoning them');
           // Abandoned sends are recorded as ambiguous attempts and retried later.
           abort.abort();
-          await Promise.allSettled([...inFlight]);
         }
-        await boss.stop({ graceful: true, timeout: 2_000, close: true });
+        // What is left waits on PostgreSQL alone: the batches record their attempts, the
+        // relay ends its claim, pg-boss fails what is still active and closes its pool. A
+        // database that does not answer holds this for STOP_AFTER_GRACE_MS, no longer:
+        // rows it never heard about stay `sending` with their jobs active, and the
+        // sweeper of the next worker puts them back once the job's lease runs out.
+        const finished = await waitFor(
+          (async () => {
+            await Promise.allSettled([...inFlight]);
+            await Promise.all([relayStopped, offWork]);
+            await boss.stop({ graceful: true, timeout: 2_000, close: true });
+          })(),
+          STOP_AFTER_GRACE_MS,
+        );
+        if (!finished) {
+          logger.warn(
+            { waitedMs: STOP_AFTER_GRACE_MS, batches: inFlight.size },
+            'shutdown: PostgreSQL did not answer; stopping without it (rows left sending are put back by the sweeper once their job expires)',
+          );
+        }
         await transport.close();
       })();
       return stopped;

@@ -39,7 +39,7 @@ describe('POST /auth/signup', () => {
     expect(user.rows[0].verified_at).toBeInstanceOf(Date);
   });
 
-  it('an address already registered gets the same 202 and nothing is written', async () => {
+  it('a verified address gets the same 202 and nothing is written (a pending one: test/product/app.signup-takeover.test.ts)', async () => {
     await s.newOutboxRows();
     const tokens = await count('app.email_token');
     expect((await s.post('/auth/signup', { email: 'ada@example.test', password: PASSWORD, name: 'Someone' })).status).toBe(202);

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/index.ts';
-import { config, enqueueEmail } from '../support/product.ts';
+import { config, enqueueEmail, templateNames } from '../support/product.ts';
 import { useScenario } from '../support/scenario.ts';
 import { waitUntil } from '../support/worker.ts';
 
@@ -48,9 +48,10 @@ describe('props are checked against the template, from TypeScript and from SQL',
     expect(await count()).toBe(before);
   });
 
-  it('a line break in a prop that reaches the subject is refused in SQL', async () => {
-    const viaSql = await sqlError('circle-invitation', { token: 'token-0123456789abcdef', inviterName: 'Ada', circleName: 'A\nBcc: y@evil.test' });
-    expect(viaSql?.detail).toBe('field=props.circleName');
+  it('no prop reaches a header (subjects are fixed strings): the SQL catalogue lists none', async () => {
+    const { rows } = await s.pool.query('select name, header_props from mailroom.template where name = any($1)', [templateNames]);
+    expect(rows).toHaveLength(templateNames.length);
+    expect(rows.filter((row) => row.header_props.length > 0)).toEqual([]);
   });
 });
 
@@ -88,5 +89,21 @@ describe('after the send', () => {
     expect(row.attempts).toBe(1);
     expect(row.last_error).toContain('props.token');
     expect(s.sink.messagesTo('short@example.test')).toHaveLength(0);
+  });
+
+  it('a name with a line break, enqueued from SQL, fails at render unsent, naming the prop', async () => {
+    for (const [to, circleName] of [['lf@example.test', 'A\nBcc: y@evil.test'], ['crlf@example.test', 'A\r\nBcc: y@evil.test']] as const) {
+      const { rows } = await s.pool.query('select mailroom.enqueue($1, $2, $3::jsonb) as id', [
+        'circle-invitation',
+        to,
+        JSON.stringify({ token: 'token-0123456789abcdef', inviterName: 'Ada', circleName }),
+      ]);
+      const row = await waitUntil(
+        async () => (await s.pool.query('select status, last_error from mailroom.outbox where id = $1', [rows[0].id])).rows[0],
+        (r) => r.status === 'failed',
+      );
+      expect(row.last_error).toContain('props.circleName');
+      expect(s.sink.messagesTo(to)).toHaveLength(0);
+    }
   });
 });

@@ -5,7 +5,10 @@
 //   - sign-in: POST /admin/login (with the form's own CSRF token: a nonce cookie set
 //     by GET /admin/login and its HMAC in the form) compares the token with ADMIN_TOKEN in constant time
 //     and sets an HttpOnly, SameSite=Strict cookie (Secure over https) holding a
-//     signed session, never the token (session.ts);
+//     signed session, never the token (session.ts); at most `loginRateLimit`
+//     attempts per client address a minute (login-limit.ts), then 429;
+//   - "over https" is request.protocol: the socket's, or X-Forwarded-Proto from a
+//     proxy the server trusts (buildServer's trustProxy); such responses carry HSTS;
 //   - every other route needs that cookie: a GET without it is sent to the sign-in
 //     form, anything else gets 401;
 //   - every POST carries the session's CSRF token in `_csrf`; missing or wrong: 403;
@@ -30,6 +33,7 @@ import {
 import {
   clearedSessionCookie, cookie, LOGIN_COOKIE, parseCookies, SESSION_COOKIE, sessionCookie, sessionKeys, tokenMatches,
 } from './session.ts';
+import { loginLimiter } from './login-limit.ts';
 import { STYLESHEET } from './style.ts';
 
 export interface AdminOptions {
@@ -40,7 +44,15 @@ export interface AdminOptions {
   token?: string | undefined;
   /** FRONTEND_BASE_URL, for the links in previews. */
   frontendBaseUrl?: string | undefined;
+  /** ADMIN_LOGIN_RATE_LIMIT: sign-in attempts per client address (request.ip) a minute. Default 10. */
+  loginRateLimit?: number;
 }
+
+/** Strict-Transport-Security on every response to a request that arrived over HTTPS. */
+export const HSTS = 'max-age=31536000';
+
+/** Over HTTPS, as far as this server may believe (X-Forwarded-Proto only from a trusted proxy). */
+const overHttps = (request: FastifyRequest) => request.protocol === 'https';
 
 /** Bulk actions act on at most this many rows from the pages; more is a job for the CLI. */
 export const MAX_BULK_ROWS = 10_000;
@@ -69,18 +81,35 @@ const PREVIEW_CSP = [
   'sandbox',
 ].join('; ');
 
-const field = (source: unknown, name: string): string => {
+const rawField = (source: unknown, name: string): string => {
   const value = (source as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
+};
+
+/** A query or form field; a NUL character (which no PostgreSQL text can hold) is bad input naming the field. */
+const field = (source: unknown, name: string): string => {
+  const value = rawField(source, name);
+  if (value.includes('\u0000')) throw new ValidationError(name, 'must not contain a NUL character');
+  return value;
 };
 
 function html(reply: FastifyReply, body: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').send(body);
 }
 
-/** Only a path inside the admin pages: never another site, nor `//host`. */
-function safeNext(next: string): string {
-  return /^\/admin(\/[^/\\]|\/?$|\?)/.test(next) && !/[\r\n]/.test(next) ? next : BASE;
+/**
+ * Only a path inside the admin pages: never another site, nor `//host`; no control
+ * characters. It goes into a Location header, which carries ASCII only: anything
+ * else is percent-encoded as UTF-8, as a browser would (a lone surrogate cannot be:
+ * the overview then).
+ */
+export function safeNext(next: string): string {
+  if (!/^\/admin(\/[^/\\]|\/?$|\?)/.test(next) || /[\u0000-\u001f\u007f-\u009f]/.test(next)) return BASE;
+  try {
+    return next.replace(/[^\u0021-\u007e]+/gu, (text) => encodeURIComponent(text));
+  } catch {
+    return BASE;
+  }
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -151,14 +180,16 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
   }
   const keys = sessionKeys(options.token);
   const { db, frontendBaseUrl, catalogue } = options;
-  const cookieOptions = (request: FastifyRequest) => ({ secure: request.protocol === 'https', path: BASE });
+  const cookieOptions = (request: FastifyRequest) => ({ secure: overHttps(request), path: BASE });
+  const limiter = loginLimiter({ max: options.loginRateLimit ?? 10 });
   const sessions = new WeakMap<FastifyRequest, string>();
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (overHttps(request) && !reply.hasHeader('strict-transport-security')) reply.header('strict-transport-security', HSTS);
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
     if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
     reply.header('x-content-type-options', 'nosniff');
@@ -187,14 +218,34 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
   /** The sign-in form, with a fresh nonce cookie and the CSRF token made from it. */
   const loginForm = (request: FastifyRequest, reply: FastifyReply, next: string, status = 200, error?: string) => {
     const { nonce, csrf } = keys.loginNonce();
-    reply.header('set-cookie', cookie(LOGIN_COOKIE, nonce, { secure: request.protocol === 'https', path: `${BASE}/login`, maxAge: 3600 }));
+    reply.header('set-cookie', cookie(LOGIN_COOKIE, nonce, { secure: overHttps(request), path: `${BASE}/login`, maxAge: 3600 }));
     return html(reply, page(<LoginPage next={next} csrf={csrf} {...(error ? { error } : {})} />), status);
   };
 
-  app.get('/login', async (request, reply) => loginForm(request, reply, safeNext(field(request.query, 'next'))));
+  app.get('/login', async (request, reply) => loginForm(request, reply, safeNext(rawField(request.query, 'next'))));
 
-  app.post('/login', async (request, reply) => {
-    const next = safeNext(field(request.body, 'next'));
+  // Counted before the body is read, whatever the outcome: the limit is on guessing.
+  const limitSignIn = async (request: FastifyRequest, reply: FastifyReply) => {
+    const taken = limiter.take(request.ip);
+    if (taken.allowed) return;
+    request.log.warn({ ip: request.ip }, 'admin sign-in refused: too many attempts from this address');
+    reply.header('retry-after', String(taken.retryAfterSeconds));
+    return html(
+      reply,
+      page(
+        <MessagePage
+          title="Too many sign-in attempts"
+          message={`Too many sign-in attempts from your address: try again in ${taken.retryAfterSeconds} s.`}
+          kind="error"
+          back={`${BASE}/login`}
+        />,
+      ),
+      429,
+    );
+  };
+
+  app.post('/login', { onRequest: limitSignIn }, async (request, reply) => {
+    const next = safeNext(rawField(request.body, 'next'));
     if (!keys.loginCsrfMatches(parseCookies(request.headers.cookie).get(LOGIN_COOKIE), field(request.body, '_csrf') || undefined)) {
       request.log.warn('admin sign-in refused: missing or wrong CSRF token');
       return loginForm(request, reply, next, 403, 'The sign-in form expired or did not come from this server: try again.');
@@ -205,7 +256,7 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
     }
     reply.header('set-cookie', [
       sessionCookie(keys.issue(), cookieOptions(request)),
-      cookie(LOGIN_COOKIE, '', { secure: request.protocol === 'https', path: `${BASE}/login`, maxAge: 0 }),
+      cookie(LOGIN_COOKIE, '', { secure: overHttps(request), path: `${BASE}/login`, maxAge: 0 }),
     ]);
     return reply.redirect(next, 303);
   });

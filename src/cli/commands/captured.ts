@@ -1,8 +1,10 @@
 // `mailroom captured`: the latest messages the capture transport wrote, newest
-// first, with the headers a developer looks for and the path to open.
+// first, with the headers a developer looks for and the path to open. A subject
+// holds what a user typed (a signup name): printed through printable().
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../env.ts';
+import { printable } from '../terminal.ts';
 import { ValidationError } from '../../errors.ts';
 
 export interface CapturedMessage {
@@ -47,6 +49,6 @@ export async function capturedCommand(flags: { limit?: string; json?: boolean })
   const dir = resolve(loadConfig().CAPTURE_DIR);
   const messages = await listCaptured(dir, limit);
   if (flags.json) return void process.stdout.write(`${JSON.stringify(messages)}\n`);
-  if (messages.length === 0) return void process.stdout.write(`no captured mail in ${dir}\n`);
-  for (const m of messages) process.stdout.write(`${m.date}  ${m.to}  ${m.subject}\n    ${m.path}\n`);
+  if (messages.length === 0) return void process.stdout.write(`no captured mail in ${printable(dir)}\n`);
+  for (const m of messages) process.stdout.write(`${m.date}  ${printable(m.to)}  ${printable(m.subject)}\n    ${printable(m.path)}\n`);
 }

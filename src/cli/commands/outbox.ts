@@ -1,6 +1,7 @@
 // status, list, show, replay, cancel: thin wrappers over src/admin, printing
-// tables for people and JSON (--json) for scripts.
-import { loadConfig } from '../env.ts';
+// tables for people and JSON (--json) for scripts. What a row holds goes through
+// printable() on its way to a terminal: its text came from apps and providers.
+import { databaseOptionsFromEnv, loadConfig } from '../env.ts';
 import { connect, type Db } from '../../db/connect.ts';
 import {
   cancelFilter, cancelRow, checkId, checkStatus, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, type RowFilter,
@@ -8,12 +9,13 @@ import {
 import { maskProps } from '../../admin/preview.ts';
 import { catalogueOf } from '../../templates/catalogue.ts';
 import { loadConfigFile } from '../load-config.ts';
+import { printable } from '../terminal.ts';
 import { ValidationError } from '../../errors.ts';
 
 export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
   if (!config.DATABASE_URL) throw new ValidationError('DATABASE_URL', 'is required (e.g. postgres://user@host/db)');
-  const db = connect(config.DATABASE_URL, { max: 2, applicationName: 'mailroom-cli' });
+  const db = connect(config.DATABASE_URL, { max: 2, applicationName: 'mailroom-cli', ...databaseOptionsFromEnv(config) });
   try {
     return await fn(db);
   } finally {
@@ -51,7 +53,7 @@ export async function statusCommand(flags: { json?: boolean }): Promise<void> {
   await withDb(async (db) => {
     const status = await statusCounts(db.kysely);
     if (flags.json) return print(JSON.stringify(status));
-    const lines = Object.entries(status.byStatus).map(([s, n]) => `  ${s.padEnd(11)} ${n}`);
+    const lines = Object.entries(status.byStatus).map(([s, n]) => `  ${printable(s).padEnd(11)} ${n}`);
     const age = status.oldestDueAgeSeconds == null ? 'none' : `${status.oldestDueAgeSeconds.toFixed(1)} s`;
     print(`outbox by status:\n${lines.join('\n')}\noldest due row waiting: ${age}`);
   });
@@ -66,7 +68,10 @@ export async function listCommand(flags: FilterFlags & { limit?: string; json?: 
     if (flags.json) return print(JSON.stringify(rows));
     if (rows.length === 0) return print('no rows');
     for (const r of rows) {
-      print(`${r.id}  ${r.status.padEnd(10)} ${String(r.attempts).padStart(2)}/${r.max_attempts}  ${r.template.padEnd(16)} ${r.recipient}  ${r.created_at.toISOString()}${r.last_error ? `  ${r.last_error}` : ''}`);
+      print(
+        `${r.id}  ${printable(r.status).padEnd(10)} ${String(r.attempts).padStart(2)}/${r.max_attempts}  ${printable(r.template).padEnd(16)} ` +
+          `${printable(r.recipient)}  ${r.created_at.toISOString()}${r.last_error ? `  ${printable(r.last_error)}` : ''}`,
+      );
     }
   });
 }
@@ -84,19 +89,20 @@ export async function showCommand(id: string, flags: { json?: boolean; config?: 
     print(
       [
         `id          ${r.id}`,
-        `template    ${r.template}${r.locale ? ` (${r.locale})` : ''}`,
-        `to          ${r.recipient}`,
-        `status      ${r.status}  (attempts ${r.attempts}/${r.max_attempts})`,
+        `template    ${printable(r.template)}${r.locale ? ` (${printable(r.locale)})` : ''}`,
+        `to          ${printable(r.recipient)}`,
+        `status      ${printable(r.status)}  (attempts ${r.attempts}/${r.max_attempts})`,
         `created     ${r.created_at.toISOString()}`,
         `send after  ${r.send_after.toISOString()}${r.not_after ? `   not after ${r.not_after.toISOString()}` : ''}`,
         `sent        ${r.sent_at ? r.sent_at.toISOString() : '-'}`,
-        `last error  ${r.last_error ?? '-'}`,
-        `props       ${JSON.stringify(r.props)}`,
+        `last error  ${printable(r.last_error ?? '-')}`,
+        // JSON escapes C0 itself, not DEL, C1 or U+2028/2029.
+        `props       ${printable(JSON.stringify(r.props))}`,
         `attempts:`,
         ...shown.attempts.map(
           (a) =>
-            `  #${a.attempt} ${a.started_at.toISOString()} ${a.transport} ${a.outcome}${a.error_class ? ` (${a.error_class})` : ''}` +
-            `${a.response_code ? ` ${a.response_code}` : ''} ${a.response ?? a.error_message ?? ''}`,
+            `  #${a.attempt} ${a.started_at.toISOString()} ${printable(a.transport)} ${printable(a.outcome)}${a.error_class ? ` (${printable(a.error_class)})` : ''}` +
+            `${a.response_code ? ` ${a.response_code}` : ''} ${printable(a.response ?? a.error_message ?? '')}`,
         ),
       ].join('\n'),
     );

@@ -1,15 +1,16 @@
 // `mailroom serve`: the HTTP server (probes, /metrics, webhooks, admin pages) until
-// SIGTERM / SIGINT, which stops accepting, lets requests in flight end, and closes
-// the database pool.
-import { loadConfig } from '../env.ts';
-import { connect } from '../../db/connect.ts';
+// SIGTERM / SIGINT, which stops accepting, lets requests in flight end (for
+// SHUTDOWN_GRACE_MS, then cuts them), and closes the database pool.
+import { databaseOptionsFromEnv, loadConfig } from '../env.ts';
+import { httpOptionsFromEnv } from '../http-from-env.ts';
+import { connect, waitForDatabase } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
 import { buildServer } from '../../http/server.ts';
 import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
 import { createMetrics } from '../../metrics/metrics.ts';
 import { loadConfigFile } from '../load-config.ts';
-import { onShutdownSignal } from '../process.ts';
+import { closeHttpServer, exitWithError, onShutdownSignal, settlesWithin, shutdownDeadlineMs } from '../process.ts';
 
 export async function serveCommand(flags: { config?: string }): Promise<void> {
   const config = loadConfig();
@@ -19,10 +20,11 @@ export async function serveCommand(flags: { config?: string }): Promise<void> {
   // A few connections are plenty for probes and admin reads. The pool connects
   // lazily: the server starts (and /healthz answers) while PostgreSQL is still down,
   // and /readyz says so.
-  const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api' });
+  const db = connect(config.DATABASE_URL, { max: 4, applicationName: 'mailroom-api', ...databaseOptionsFromEnv(config) });
   const metrics = createMetrics();
   registerDatabaseGauges(metrics.registry, db);
   const server = buildServer({
+    ...httpOptionsFromEnv(config),
     config: mailroomConfig,
     db,
     databaseUrl: config.DATABASE_URL,
@@ -43,10 +45,22 @@ export async function serveCommand(flags: { config?: string }): Promise<void> {
     await db.close();
     throw error;
   }
-  onShutdownSignal(async (signal) => {
-    logger.info({ signal }, 'api stopping');
-    await server.close();
-    await db.close();
-    logger.info('api stopped');
+  const shutdown = new AbortController();
+  onShutdownSignal(
+    async (signal) => {
+      logger.info({ signal }, 'api stopping');
+      shutdown.abort();
+      await closeHttpServer(server, config.SHUTDOWN_GRACE_MS, logger);
+      // Queries of requests that were cut end by their own timeouts; not waited for.
+      await settlesWithin(db.close(), 1_000);
+      logger.info('api stopped');
+    },
+    { deadlineMs: shutdownDeadlineMs(config) },
+  );
+  // Serving already: say whether PostgreSQL answers, one line per failed try, and with
+  // STARTUP_DEADLINE_MS give up (exit 1) if it never does.
+  waitForDatabase(db, { logger, deadlineMs: config.STARTUP_DEADLINE_MS, signal: shutdown.signal }).catch((error: unknown) => {
+    if (shutdown.signal.aborted) return;
+    exitWithError(error);
   });
 }

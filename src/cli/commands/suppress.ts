@@ -3,11 +3,14 @@
 import { ValidationError } from '../../errors.ts';
 import { isValidAddress } from '../../outbox/validate.ts';
 import { addSuppression, listSuppressions, removeSuppression } from '../../suppression/provider-events.ts';
+import { printable } from '../terminal.ts';
+import { normalizeAddress } from '../../suppression/address.ts';
 import { withDb } from './outbox.ts';
 
 function checkAddress(address: string): string {
-  if (!isValidAddress(address)) throw new ValidationError('address', `"${address}" is not an email address`);
-  return address.toLowerCase();
+  if (!isValidAddress(address)) throw new ValidationError('address', `${JSON.stringify(printable(address))} is not an email address`);
+  // The form the suppression list stores, so what is printed is what is kept.
+  return normalizeAddress(address);
 }
 
 export async function suppressAddCommand(address: string, flags: { reason?: string }): Promise<void> {
@@ -16,7 +19,7 @@ export async function suppressAddCommand(address: string, flags: { reason?: stri
   if (!/^[^\r\n]{1,200}$/.test(reason)) throw new ValidationError('--reason', 'must be one line of 1 to 200 characters');
   await withDb(async (db) => {
     const added = await addSuppression(db.kysely, checked, reason);
-    process.stdout.write(added ? `suppressed ${checked}\n` : `${checked} was already suppressed\n`);
+    process.stdout.write(added ? `suppressed ${printable(checked)}\n` : `${printable(checked)} was already suppressed\n`);
   });
 }
 
@@ -25,7 +28,7 @@ export async function suppressRemoveCommand(address: string): Promise<void> {
   await withDb(async (db) => {
     const removed = await removeSuppression(db.kysely, checked);
     if (!removed) throw new ValidationError('address', `${checked} is not on the suppression list`);
-    process.stdout.write(`removed ${checked} from the suppression list\n`);
+    process.stdout.write(`removed ${printable(checked)} from the suppression list\n`);
   });
 }
 
@@ -34,6 +37,9 @@ export async function suppressListCommand(flags: { json?: boolean }): Promise<vo
     const rows = await listSuppressions(db.kysely);
     if (flags.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
     if (rows.length === 0) return void process.stdout.write('no suppressed addresses\n');
-    for (const r of rows) process.stdout.write(`${r.address}  ${r.reason}  (${r.source}, ${new Date(r.created_at).toISOString()})\n`);
+    // Addresses and reasons come from provider webhooks too: printed through printable().
+    for (const r of rows) {
+      process.stdout.write(`${printable(r.address)}  ${printable(r.reason)}  (${printable(r.source)}, ${new Date(r.created_at).toISOString()})\n`);
+    }
   });
 }
