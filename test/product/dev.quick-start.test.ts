@@ -45,7 +45,7 @@ it('mailroom dev runs the whole system on an embedded PostgreSQL and captures ma
   expect(eml).toMatch(/^Subject: Confirm your email address$/m);
   expect(files.some((n) => n.endsWith('.html'))).toBe(true);
   // The capture transport logs after it has written both files: wait for the line, do not race it.
-  await waitUntil(async () => dev.output(), (output) => output.includes('captured email'), 10_000, 'the "captured email" log line');
+  await waitUntil(async () => dev!.output(), (output) => output.includes('captured email'), 10_000, 'the "captured email" log line');
 
   // The same process serves HTTP: probes (its worker loops included) and /metrics
   // that already counted the capture.
