@@ -95,7 +95,7 @@ describe('mailroom.enqueue_many(jsonb)', () => {
   it('refuses the whole fan-out on one bad email, naming it as enqueueMany() does, and writes nothing', async () => {
     const cases: { emails: unknown; field: string }[] = [
       { emails: [alert('ok@example.test'), alert('not-an-address')], field: '1.to' },
-      { emails: [alert('ok@example.test'), alert('ok2@example.test'), { ...alert('x@example.test'), props: { uploaderName: 'Ada' } }], field: '2.props.count' },
+      { emails: [alert('ok@example.test'), alert('ok2@example.test'), { ...alert('x@example.test'), props: { uploaderName: 'Ada' } }], field: '2.props.teamName' },
       { emails: [{ ...alert('x@example.test'), template: 'no-such-email' }], field: '0.template' },
       { emails: [alert('x@example.test', { priority: 'high' })], field: '0.priority' },
       { emails: [alert('x@example.test', { send_after: 'soon' })], field: '0.send_after' },

@@ -1,6 +1,7 @@
 // Row types of the mailroom schema, as Kysely sees them. Kept by hand beside
 // migrations/; test/schema.test.ts checks that every column here exists.
 import type { ColumnType, Generated } from 'kysely';
+import type { SqlNode } from '../templates/sql-schema.ts';
 
 export type OutboxStatus =
   | 'pending'
@@ -62,6 +63,8 @@ export interface TemplateTable {
   required_props: string[];
   header_props: string[];
   prop_types: ColumnType<Record<string, string>, string, string>;
+  /** The props check mailroom.enqueue() applies (src/templates/sql-schema.ts); null for rows synced before migration 0010. */
+  props_schema: ColumnType<SqlNode | null, string | null | undefined, string | null>;
   priority: number;
   max_attempts: number;
   ttl: string | null;

@@ -5,13 +5,17 @@ import { z } from 'zod';
 import type { Database } from '../db/types.ts';
 import { requiredProps, type Catalogue } from './catalogue.ts';
 import type { TemplateDefinition } from './define.ts';
+import { sqlPropsSchema } from './sql-schema.ts';
 
 export async function syncTemplateCatalogue(db: Kysely<Database>, catalogue: Catalogue): Promise<void> {
+  // Every template's SQL check is derived before anything is written: one whose
+  // schema SQL cannot check exactly (UnexpressibleSchemaError) stops the sync whole.
   const rows = catalogue.entries().map(([name, definition]) => ({
     name,
     required_props: requiredProps(definition),
     header_props: [...definition.headerProps],
     prop_types: JSON.stringify(propTypes(definition)),
+    props_schema: JSON.stringify(sqlPropsSchema(name, definition.schema)),
     priority: definition.policy.priority,
     max_attempts: definition.policy.maxAttempts,
     ttl: definition.policy.ttl,
@@ -26,6 +30,7 @@ export async function syncTemplateCatalogue(db: Kysely<Database>, catalogue: Cat
         required_props: (eb) => eb.ref('excluded.required_props'),
         header_props: (eb) => eb.ref('excluded.header_props'),
         prop_types: (eb) => eb.ref('excluded.prop_types'),
+        props_schema: (eb) => eb.ref('excluded.props_schema'),
         priority: (eb) => eb.ref('excluded.priority'),
         max_attempts: (eb) => eb.ref('excluded.max_attempts'),
         ttl: (eb) => eb.ref('excluded.ttl'),

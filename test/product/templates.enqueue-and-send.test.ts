@@ -77,10 +77,13 @@ describe('after the send', () => {
     expect(rows).toEqual([{ outcome: 'sent' }]);
   });
 
-  it('fails at once, naming the prop, a SQL row whose prop breaks a rule only the renderer knows', async () => {
-    // A token too short for the template's schema: SQL checked only its JSON type.
+  it('fails at once, naming the prop, a row whose prop breaks the schema (written around mailroom.enqueue)', async () => {
+    // mailroom.enqueue() refuses a token too short for the schema (migration 0010); a row
+    // written by a plain INSERT (or before 0010) still meets the renderer's check.
+    const refused = await s.pool.query(`select mailroom.enqueue('verify-email', 'short@example.test', '{"token": "short"}')`).catch((e: { detail?: string }) => e);
+    expect((refused as { detail?: string }).detail).toBe('field=props.token');
     const { rows } = await s.pool.query(
-      `select mailroom.enqueue('verify-email', 'short@example.test', '{"token": "short"}') as id`,
+      `insert into mailroom.outbox (template, recipient, props) values ('verify-email', 'short@example.test', '{"token": "short"}') returning id`,
     );
     const row = await waitUntil(
       async () => (await s.pool.query('select status, attempts, last_error from mailroom.outbox where id = $1', [rows[0].id])).rows[0],
@@ -91,12 +94,15 @@ describe('after the send', () => {
     expect(s.sink.messagesTo('short@example.test')).toHaveLength(0);
   });
 
-  it('a name with a line break, enqueued from SQL, fails at render unsent, naming the prop', async () => {
+  it('a name with a line break is refused by mailroom.enqueue, and fails at render unsent when written around it, naming the prop', async () => {
     for (const [to, circleName] of [['lf@example.test', 'A\nBcc: y@evil.test'], ['crlf@example.test', 'A\r\nBcc: y@evil.test']] as const) {
-      const { rows } = await s.pool.query('select mailroom.enqueue($1, $2, $3::jsonb) as id', [
+      const props = JSON.stringify({ token: 'token-0123456789abcdef', inviterName: 'Ada', circleName });
+      const refused = await s.pool.query('select mailroom.enqueue($1, $2, $3::jsonb)', ['circle-invitation', to, props]).catch((e: { detail?: string }) => e);
+      expect((refused as { detail?: string }).detail).toBe('field=props.circleName');
+      const { rows } = await s.pool.query('insert into mailroom.outbox (template, recipient, props) values ($1, $2, $3::jsonb) returning id', [
         'circle-invitation',
         to,
-        JSON.stringify({ token: 'token-0123456789abcdef', inviterName: 'Ada', circleName }),
+        props,
       ]);
       const row = await waitUntil(
         async () => (await s.pool.query('select status, last_error from mailroom.outbox where id = $1', [rows[0].id])).rows[0],
