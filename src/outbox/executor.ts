@@ -12,13 +12,15 @@ export interface Queryable {
 /** A Kysely instance or transaction (any schema), a node-postgres client or pool, or any Queryable. */
 export type Executor = Kysely<any> | Queryable;
 
+let compiledQuery: typeof import('kysely').CompiledQuery | undefined;
+
 /** Run one statement on any kind of executor. */
 export async function run<R = { id: string }>(executor: Executor, text: string, params: unknown[]): Promise<R[]> {
   if (isKysely(executor)) {
-    // Imported only here: an app on Kysely has loaded it already (a cache hit), and an
-    // app on node-postgres never pays for it (about 120 ms of import, measured).
-    const { CompiledQuery } = await import('kysely');
-    return (await executor.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
+    // Imported on the first Kysely executor only: an app on Kysely has loaded it already,
+    // and an app on node-postgres never pays for it (about 120 ms of import, measured).
+    compiledQuery ??= (await import('kysely')).CompiledQuery;
+    return (await executor.executeQuery<R>(compiledQuery.raw(text, params))).rows;
   }
   if (executor && typeof (executor as Queryable).query === 'function') return (await (executor as Queryable).query(text, params)).rows as R[];
   throw new TypeError('executor must be a Kysely instance or transaction, a node-postgres client or pool, or have query(text, values)');
