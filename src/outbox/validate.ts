@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import type { TemplateDefinition } from '../templates/define.ts';
 import { TRACEPARENT } from '../tracing/trace-context.ts';
+import { jsonbTextBytes, MAX_PROPS_BYTES } from './props-size.ts';
 
 /** One @, no whitespace, brackets or control characters (NUL included), a dotted domain; as mailroom.is_valid_address(). */
 const ADDRESS = /^[^\s@<>()[\],;:"\\\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -11,7 +12,6 @@ const LINE_BREAK = /[\r\n]/;
 /** What PostgreSQL cannot store in text or jsonb: NUL, and lone UTF-16 surrogates (not Unicode at all). */
 const UNSTORABLE = /[\0\p{Cs}]/u;
 const LOCALE = /^[a-z]{2}(-[A-Z]{2})?$/;
-export const MAX_PROPS_BYTES = 64 * 1024;
 
 export function isValidAddress(address: string): boolean {
   return address.length <= 254 && ADDRESS.test(address);
@@ -45,9 +45,10 @@ export function validateEnqueue(catalogue: Catalogue, request: EnqueueRequest): 
   if (UNSTORABLE.test(request.to)) throw new ValidationError('to', 'contains a NUL character or a lone surrogate');
   if (!isValidAddress(request.to)) throw new ValidationError('to', `malformed address ${quoted(request.to)}`);
 
-  // Size first, on what the caller sent: no schema work on an oversized payload.
+  // Size first, on what the caller sent (no schema work on an oversized payload),
+  // counted as mailroom.enqueue() in SQL counts it.
   const rawJson = JSON.stringify(request.props ?? null) ?? 'null';
-  const bytes = Buffer.byteLength(rawJson);
+  const bytes = jsonbTextBytes(rawJson);
   if (bytes > MAX_PROPS_BYTES) throw new ValidationError('props', `are ${bytes} bytes, over the 64 KiB limit`);
   // Else the INSERT fails with a bare PostgreSQL error that names no field.
   const unstorable = unstorablePath(request.props, 'props');
