@@ -15,7 +15,7 @@
 //   { "type": ["string", "null"], "enum": [...],
 //     "checks": [["trim"], ["minLength", 1], ["pattern", "<PostgreSQL ARE>", "<label>"], ...],
 //     "properties": [["key", node], ...],   -- an array: jsonb keeps no key order, zod reports in key order
-//     "required": ["key", ...], "additionalProperties": false,
+//     "required": ["key", ...], "additionalProperties": false, "stripUnknown": true,
 //     "items": node }
 // Lengths count characters (code points): this zod's min/max/length checks do
 // (util.codePointLength), and so does PostgreSQL's length(). Patterns are translated to PostgreSQL's ARE only from a subset whose meaning is
@@ -30,6 +30,8 @@ export interface SqlNode {
   properties?: [string, SqlNode][];
   required?: string[];
   additionalProperties?: false;
+  /** zod's default object: unknown keys pass and are dropped from what is stored (mailroom.shape_props). */
+  stripUnknown?: true;
   items?: SqlNode;
 }
 
@@ -183,9 +185,10 @@ function objectNode(template: string, def: Def, path: string): SqlNode {
   }
   const result: SqlNode = { type: ['object'], properties, required };
   const catchall = def.catchall ? defOf(def.catchall).type : undefined;
-  // No catchall: zod strips unknown keys (TypeScript stores them stripped; SQL stores them as given).
-  // z.looseObject() (unknown) keeps them, as SQL does. z.strictObject() (never) refuses them.
-  if (catchall === 'never') result.additionalProperties = false;
+  // No catchall: zod strips unknown keys, and so does mailroom.shape_props() before SQL stores them.
+  // z.looseObject() (unknown) keeps them. z.strictObject() (never) refuses them.
+  if (catchall === undefined) result.stripUnknown = true;
+  else if (catchall === 'never') result.additionalProperties = false;
   else if (catchall !== undefined && catchall !== 'unknown' && catchall !== 'any') throw new Refusal('additionalProperties', `(a catchall of ${catchall})`);
   return result;
 }
