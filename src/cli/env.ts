@@ -5,8 +5,10 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { DatabaseOptions } from '../db/connect.ts';
+import { isValidAddress } from '../outbox/validate.ts';
 import type { WorkerSettings } from '../worker/settings.ts';
 
+const STAGING_DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -86,6 +88,15 @@ const schema = z
     // and per recipient domain, in messages per second.
     RATE_LIMIT_TRANSPORTS: rateList({ pattern: /^(smtp|mailjet|capture)$/, what: 'transport' }).default({}),
     RATE_LIMIT_DOMAINS: rateList({ pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/, what: 'domain' }).default({}),
+    // Staging safety (src/worker/staging.ts): every email to this one address instead,
+    // and/or only these recipient domains get email (the others end suppressed, or are
+    // redirected when MAIL_REDIRECT_TO is set too).
+    MAIL_REDIRECT_TO: z.string().refine(isValidAddress, 'must be one email address').optional(),
+    MAIL_ALLOWED_DOMAINS: z
+      .string()
+      .transform((list) => list.split(',').map((d) => d.trim().toLowerCase()))
+      .refine((domains) => domains.every((d) => STAGING_DOMAIN.test(d)), 'must be a comma-separated list of domains like example.com,example.org')
+      .optional(),
     // After a throttled reply (SMTP 421, HTTP 429) a transport's rate is halved; it
     // doubles back over this long.
     RATE_LIMIT_RECOVERY_MS: int(100, 86_400_000).default(30_000),
@@ -238,6 +249,7 @@ export function workerSettingsFromEnv(config: Config): WorkerSettings {
       recoveryMs: config.RATE_LIMIT_RECOVERY_MS,
       pauseMs: config.TRANSPORT_PAUSE_MS,
     },
+    staging: { redirectTo: config.MAIL_REDIRECT_TO ?? null, allowedDomains: config.MAIL_ALLOWED_DOMAINS ?? null },
   };
 }
 

@@ -29,7 +29,7 @@ export function createCaptureTransport(options: CaptureOptions): Transport {
         subject: email.subject,
         html: email.html,
         text: email.text,
-        headers: { 'X-Mailroom-Id': email.outboxId },
+        headers: { ...email.headers, 'X-Mailroom-Id': email.outboxId },
       });
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const base = join(dir, `${stamp}-${email.outboxId}`);

@@ -58,7 +58,7 @@ export function createMailjetTransport(options: MailjetOptions): Transport {
               HTMLPart: email.html,
               // The same on every try of this row: a duplicate is recognisable downstream.
               CustomID: email.outboxId,
-              Headers: { 'X-Mailroom-Id': email.outboxId, 'X-Mailroom-Message-Id': email.messageId },
+              Headers: { ...email.headers, 'X-Mailroom-Id': email.outboxId, 'X-Mailroom-Message-Id': email.messageId },
             },
           ],
         });

@@ -91,7 +91,7 @@ export function createSmtpTransport(options: SmtpOptions): Transport {
           subject: email.subject,
           html: email.html,
           text: email.text,
-          headers: { 'X-Mailroom-Id': email.outboxId },
+          headers: { ...email.headers, 'X-Mailroom-Id': email.outboxId },
         });
         const response = typeof info.response === 'string' ? info.response : null;
         return {

@@ -11,6 +11,8 @@ export interface OutgoingEmail {
   subject: string;
   html: string;
   text: string;
+  /** Extra header lines (names X-..., one-line values), e.g. X-Mailroom-Original-To on a staging redirect. */
+  headers?: Record<string, string>;
 }
 
 export interface SendReceipt {

@@ -23,12 +23,14 @@ export interface MarkedRow {
 // `expired`, rows to a suppressed address `suppressed`, both without a send. The
 // suppression list holds addresses in their normal form (mailroom.normalize_address,
 // migrations/0008): one lookup of its primary key per row, in any case, script or
-// database locale.
+// database locale. With a staging allowlist ($3, lower-cased domains), a recipient
+// outside it ends `suppressed` too, with that reason.
 const MARK_SENDING = `
   with batch as (
     select o.id,
            case when o.not_after <= now() then 'expired'
                 when exists (select 1 from mailroom.suppression s where s.address = mailroom.normalize_address(o.recipient)) then 'suppressed'
+                when $3::text[] is not null and lower(split_part(o.recipient, '@', 2)) <> all ($3::text[]) then 'outside'
                 else 'sending' end as next_status
       from mailroom.outbox o
       join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id
@@ -36,18 +38,19 @@ const MARK_SENDING = `
        for update of o
   )
   update mailroom.outbox o
-     set status = batch.next_status,
+     set status = case batch.next_status when 'outside' then 'suppressed' else batch.next_status end,
          attempts = o.attempts + (batch.next_status = 'sending')::int,
          last_error = case batch.next_status when 'expired' then 'not_after passed before it could be sent'
                                              when 'suppressed' then 'recipient is on the suppression list'
+                                             when 'outside' then 'recipient''s domain is not in the staging allowlist (MAIL_ALLOWED_DOMAINS)'
                                              else o.last_error end,
          updated_at = now()
     from batch
    where o.id = batch.id
   returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent`;
 
-export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[]): Promise<MarkedRow[]> {
-  const { rows } = await db.query<MarkedRow>(MARK_SENDING, [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId)]);
+export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[], allowedDomains: string[] | null = null): Promise<MarkedRow[]> {
+  const { rows } = await db.query<MarkedRow>(MARK_SENDING, [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId), allowedDomains]);
   return rows;
 }
 
@@ -71,6 +74,8 @@ export interface AttemptResult {
   scrub: string[];
   /** This try does not use up the budget (throttled): the row gets one more attempt. */
   extraAttempt?: boolean;
+  /** Where a staging rule redirected it; null: to the row's recipient. */
+  sentTo: string | null;
 }
 
 // Attempt rows are written whatever happened to the row meanwhile: the try took
@@ -81,16 +86,16 @@ const RECORD_RESULTS = `
   with r as (
     select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
                          $8::text[], $9::text[], $10::int[], $11::text[], $12::text[], $13::timestamptz[],
-                         $14::int[], $15::text[], $16::boolean[])
+                         $14::int[], $15::text[], $16::boolean[], $17::text[])
       as r(outbox_id, job_id, attempt, transport, outcome, next_status, error_class,
            message_id, provider_message_id, response_code, response, error_message, started_at,
-           retry_delay_ms, scrub, extra_attempt)
+           retry_delay_ms, scrub, extra_attempt, sent_to)
   ), attempts as (
     insert into mailroom.delivery_attempt
       (outbox_id, attempt, transport, outcome, error_class, message_id, provider_message_id,
-       response_code, response, error_message, started_at)
+       response_code, response, error_message, started_at, sent_to)
     select outbox_id, attempt, transport, outcome, error_class, message_id, provider_message_id,
-           response_code, response, error_message, started_at
+           response_code, response, error_message, started_at, sent_to
       from r where outcome <> 'released'
   )
   update mailroom.outbox o
@@ -131,5 +136,6 @@ export async function recordResults(db: pg.Pool, results: AttemptResult[]): Prom
     column('retryDelayMs'),
     results.map((r) => JSON.stringify(r.scrub)),
     results.map((r) => r.extraAttempt ?? false),
+    column('sentTo'),
   ]);
 }

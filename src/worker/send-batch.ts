@@ -11,6 +11,7 @@ import { renderEmail } from '../templates/render.ts';
 import { messageIdFor, type Transport } from '../transports/transport.ts';
 import { markSending, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.ts';
+import { routeRecipient, suppressOutside, type StagingRules } from './staging.ts';
 
 export interface SenderOptions {
   pool: pg.Pool;
@@ -31,10 +32,12 @@ export interface SenderOptions {
   metrics?: Metrics;
   /** RATE_LIMIT_*: rows without a permit wait (pending) instead of being sent; unset: no limits. */
   rateLimits?: RateLimits;
+  /** MAIL_REDIRECT_TO / MAIL_ALLOWED_DOMAINS (staging.ts). */
+  staging: StagingRules;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
-  const rows = await markSending(options.pool, jobs);
+  const rows = await markSending(options.pool, jobs, suppressOutside(options.staging));
   const marked = rows.filter((row) => row.status === 'sending');
   // Rows over a rate limit (or for a paused transport) go back to pending, due at their turn.
   const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
@@ -57,6 +60,7 @@ async function sendOne(
 ): Promise<{ result: AttemptResult; observation: AttemptObservation }> {
   const startedAt = new Date();
   const messageId = messageIdFor(row.id, options.messageIdDomain);
+  const route = routeRecipient(options.staging, row.recipient);
   const base: AttemptBase = {
     outboxId: row.id,
     jobId: row.job_id,
@@ -65,6 +69,7 @@ async function sendOne(
     messageId,
     startedAt,
     scrub: [...options.catalogue.sensitiveProps(row.template)],
+    sentTo: route.originalTo === null ? null : route.to,
   };
   if (options.isStopping()) {
     const result: AttemptResult = {
@@ -114,7 +119,14 @@ async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase
       ...(row.locale ? { locale: row.locale } : {}),
     });
     const receipt = await abandonOnAbort(
-      options.transport.send({ outboxId: row.id, messageId: base.messageId, from: options.from, to: row.recipient, ...rendered }),
+      options.transport.send({
+        outboxId: row.id,
+        messageId: base.messageId,
+        from: options.from,
+        to: base.sentTo ?? row.recipient,
+        ...(base.sentTo ? { headers: { 'X-Mailroom-Original-To': row.recipient } } : {}),
+        ...rendered,
+      }),
       options.abortSignal,
     );
     return {

@@ -1,6 +1,7 @@
 // The worker's knobs as typed options with documented defaults. The CLI fills
 // them from the environment (src/cli/env.ts); code passes them to startWorker().
 import type { RateLimits } from '../ratelimit/permits.ts';
+import { NO_STAGING_RULES, resolveStagingRules, type StagingRules } from './staging.ts';
 
 export interface WorkerSettings {
   /** The From header of every email. Default `mailroom <no-reply@localhost>`. */
@@ -31,6 +32,8 @@ export interface WorkerSettings {
   retry: { baseMs: number; maxMs: number };
   /** Sending rates held across all worker processes (messages per second). Default: none. */
   rateLimits: RateLimits;
+  /** Staging safety: redirect every email to one address, or send only to some domains (see staging.ts). Default: neither. */
+  staging: StagingRules;
 }
 
 export const DEFAULT_WORKER_SETTINGS: Readonly<WorkerSettings> = Object.freeze({
@@ -45,10 +48,12 @@ export const DEFAULT_WORKER_SETTINGS: Readonly<WorkerSettings> = Object.freeze({
   relay: Object.freeze({ pollMs: 50, busyPollMs: 10, batchSize: 200 }),
   retry: Object.freeze({ baseMs: 30_000, maxMs: 3_600_000 }),
   rateLimits: Object.freeze({ transports: {}, domains: {}, recoveryMs: 30_000, pauseMs: 60_000 }),
+  staging: NO_STAGING_RULES,
 });
 
 /** Options as a caller gives them: any field may be left out (nested ones too). */
-export type WorkerSettingsInput = Partial<Omit<WorkerSettings, 'relay' | 'retry' | 'rateLimits'>> & {
+export type WorkerSettingsInput = Partial<Omit<WorkerSettings, 'relay' | 'retry' | 'rateLimits' | 'staging'>> & {
+  staging?: Partial<StagingRules>;
   relay?: Partial<WorkerSettings['relay']>;
   retry?: Partial<WorkerSettings['retry']>;
   rateLimits?: Partial<RateLimits>;
@@ -62,6 +67,7 @@ export function resolveWorkerSettings(input: WorkerSettingsInput = {}): WorkerSe
     relay: { ...d.relay, ...stripUndefined(input.relay ?? {}) },
     retry: { ...d.retry, ...stripUndefined(input.retry ?? {}) },
     rateLimits: { ...d.rateLimits, ...stripUndefined(input.rateLimits ?? {}) },
+    staging: resolveStagingRules(input.staging),
   };
   const check = (ok: boolean, field: string, rule: string) => {
     if (!ok) throw new RangeError(`startWorker: ${field} ${rule}`);

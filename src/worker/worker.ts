@@ -9,6 +9,7 @@ import { startRelay, type Relay } from '../relay/relay.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import type { Transport } from '../transports/transport.ts';
 import { sendBatch } from './send-batch.ts';
+import { describeStagingRules } from './staging.ts';
 import type { WorkerSettings } from './settings.ts';
 import { sweepLostRows } from './sweeper.ts';
 
@@ -60,7 +61,12 @@ export async function runWorker({ settings, catalogue, db, boss, transport, logg
     abortSignal: abort.signal,
     ...(metrics ? { metrics } : {}),
     rateLimits: settings.rateLimits,
+    staging: settings.staging,
   };
+  // Loud: a staging deployment that forgot these mails real people, one that has
+  // them where it should not (production) mails nobody.
+  const staging = describeStagingRules(settings.staging);
+  if (staging) logger.warn({ staging: settings.staging }, staging);
 
   // One pg-boss worker per unit of concurrency, each with its own id, so the relay
   // can wake them all (notifyWorker wakes one id).
