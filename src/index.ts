@@ -8,6 +8,7 @@
 //   mailroom/testing     what an app's own tests use
 export { defineTemplate, DefinitionError, DEFAULT_POLICY } from './templates/define.ts';
 export type { DeliveryPolicy, EmailComponent, RenderContext, TemplateDefinition, TemplateOptions, Templates } from './templates/define.ts';
+export type { Envelope, EnvelopeOptions } from './templates/envelope.ts';
 export { defineConfig } from './define-config.ts';
 export type { MailroomConfig, RoutesContext, TemplateName, TemplateProps } from './define-config.ts';
 export { createMailroom, type Mailroom } from './outbox/create-mailroom.ts';

@@ -6,6 +6,7 @@
 // a process that only enqueues validates props with zod and never imports it.
 import type { ComponentType } from 'react';
 import type { z } from 'zod';
+import { resolveEnvelope, type Envelope, type EnvelopeOptions } from './envelope.ts';
 
 /** What every email component receives besides its own props, chosen by the worker at render time. */
 export interface RenderContext {
@@ -47,6 +48,8 @@ export interface TemplateOptions<S extends z.ZodObject> {
   headerProps?: readonly Keys<S>[];
   /** Priority, attempts and time to live; each field defaults as in DEFAULT_POLICY. */
   policy?: Partial<DeliveryPolicy>;
+  /** From (one of the config's `senders`), Reply-To, extra X- headers and provider tags. Default: the worker's From, nothing else. */
+  envelope?: EnvelopeOptions;
 }
 
 /** One template, as mailroom uses it. Made by defineTemplate(). */
@@ -57,6 +60,7 @@ export interface TemplateDefinition<S extends z.ZodObject = z.ZodObject> {
   readonly sensitiveProps: readonly string[];
   readonly headerProps: readonly string[];
   readonly policy: Readonly<DeliveryPolicy>;
+  readonly envelope: Envelope;
   /** The component, loading it the first time. */
   component(): Promise<EmailComponent<z.output<S>>>;
 }
@@ -98,6 +102,7 @@ export function defineTemplate<S extends z.ZodObject>(options: TemplateOptions<S
   if (!Number.isInteger(policy.priority) || policy.priority < -100 || policy.priority > 100) fail('policy.priority must be an integer from -100 to 100');
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1 || policy.maxAttempts > 50) fail('policy.maxAttempts must be an integer from 1 to 50');
   if (policy.ttl !== null && !(typeof policy.ttl === 'string' && TTL.test(policy.ttl))) fail('policy.ttl must be null or like "2 days", "1 hour", "30 minutes"');
+  const envelope = resolveEnvelope(options.envelope, fail);
   const preview = schema.safeParse(previewProps);
   if (!preview.success) {
     const issue = preview.error.issues[0]!;
@@ -112,6 +117,7 @@ export function defineTemplate<S extends z.ZodObject>(options: TemplateOptions<S
     sensitiveProps: Object.freeze([...(options.sensitiveProps ?? [])]),
     headerProps: Object.freeze([...(options.headerProps ?? [])]),
     policy: Object.freeze(policy),
+    envelope,
     component() {
       if (component) return Promise.resolve(component);
       loaded ??= loadComponent!().then((module) => {

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
+import { mimeHeaders, type OutgoingEmail, type SendReceipt, type Transport } from './transport.ts';
 
 export interface CaptureOptions {
   /** Where each message is written as .eml and .html (created if missing). */
@@ -29,7 +29,8 @@ export function createCaptureTransport(options: CaptureOptions): Transport {
         subject: email.subject,
         html: email.html,
         text: email.text,
-        headers: { ...email.headers, 'X-Mailroom-Id': email.outboxId },
+        ...(email.replyTo ? { replyTo: email.replyTo } : {}),
+        headers: mimeHeaders(email),
       });
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const base = join(dir, `${stamp}-${email.outboxId}`);

@@ -59,6 +59,9 @@ export function createMailjetTransport(options: MailjetOptions): Transport {
               // The same on every try of this row: a duplicate is recognisable downstream.
               CustomID: email.outboxId,
               Headers: { ...email.headers, 'X-Mailroom-Id': email.outboxId, 'X-Mailroom-Message-Id': email.messageId },
+              ...(email.replyTo ? { ReplyTo: parseFrom(email.replyTo) } : {}),
+              // Echoed back in every event of this message (and grouped in Mailjet's statistics by template).
+              ...(email.template ? { CustomCampaign: email.template, EventPayload: JSON.stringify({ template: email.template, tags: email.tags ?? [] }) } : {}),
             },
           ],
         });
@@ -107,7 +110,7 @@ function proxyFor(apiUrl: string): { protocol: string; host: string; port: numbe
   return { protocol: url.protocol.replace(':', ''), host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
 }
 
-/** `Name <address>` or a bare address, as MAIL_FROM is written. */
+/** `Name <address>` or a bare address, as MAIL_FROM and an envelope's From and Reply-To are written. */
 function parseFrom(from: string): { Email: string; Name?: string } {
   const match = /^\s*(.*?)\s*<([^>]+)>\s*$/.exec(from);
   if (!match) return { Email: from.trim() };

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import { SendError } from '../errors.ts';
-import type { OutgoingEmail, SendReceipt, Transport } from './transport.ts';
+import { mimeHeaders, type OutgoingEmail, type SendReceipt, type Transport } from './transport.ts';
 
 export interface SmtpOptions {
   /** `smtp://user:password@host:port` or `smtps://...` (credentials URL-encoded). */
@@ -91,7 +91,8 @@ export function createSmtpTransport(options: SmtpOptions): Transport {
           subject: email.subject,
           html: email.html,
           text: email.text,
-          headers: { ...email.headers, 'X-Mailroom-Id': email.outboxId },
+          ...(email.replyTo ? { replyTo: email.replyTo } : {}),
+          headers: mimeHeaders(email),
         });
         const response = typeof info.response === 'string' ? info.response : null;
         return {

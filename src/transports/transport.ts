@@ -11,8 +11,13 @@ export interface OutgoingEmail {
   subject: string;
   html: string;
   text: string;
-  /** Extra header lines (names X-..., one-line values), e.g. X-Mailroom-Original-To on a staging redirect. */
+  /** Where replies go (the template's envelope.replyTo). */
+  replyTo?: string;
+  /** Extra header lines (names X-..., one-line values): the template's, and X-Mailroom-Original-To on a staging redirect. */
   headers?: Record<string, string>;
+  /** The template's name and tags, for the provider to echo back in its events. */
+  template?: string;
+  tags?: readonly string[];
 }
 
 export interface SendReceipt {
@@ -38,4 +43,14 @@ export interface Transport {
 
 export function messageIdFor(outboxId: string, domain: string): string {
   return `<${outboxId}@${domain}>`;
+}
+
+/** The header lines a MIME message of mailroom carries (SMTP and capture): the caller's, then mailroom's own. */
+export function mimeHeaders(email: OutgoingEmail): Record<string, string> {
+  return {
+    ...email.headers,
+    'X-Mailroom-Id': email.outboxId,
+    ...(email.template ? { 'X-Mailroom-Template': email.template } : {}),
+    ...(email.tags?.length ? { 'X-Mailroom-Tags': email.tags.join(', ') } : {}),
+  };
 }

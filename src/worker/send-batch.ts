@@ -7,6 +7,7 @@ import type { AttemptObservation, Metrics } from '../metrics/metrics.ts';
 import { learnFromAttempts, takeSendPermits, type RateLimits } from '../ratelimit/permits.ts';
 import { inSendSpan, markOutcome } from '../tracing/trace-context.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
+import { EMPTY_ENVELOPE } from '../templates/envelope.ts';
 import { renderEmail } from '../templates/render.ts';
 import { messageIdFor, type Transport } from '../transports/transport.ts';
 import { markSending, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
@@ -113,6 +114,7 @@ async function sendOne(
 }
 
 async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase): Promise<AttemptResult> {
+  const envelope = options.catalogue.get(row.template)?.envelope ?? EMPTY_ENVELOPE;
   try {
     const rendered = await renderEmail(options.catalogue, row.template, row.props, {
       baseUrl: options.frontendBaseUrl,
@@ -122,9 +124,12 @@ async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase
       options.transport.send({
         outboxId: row.id,
         messageId: base.messageId,
-        from: options.from,
+        from: envelope.from ?? options.from,
         to: base.sentTo ?? row.recipient,
-        ...(base.sentTo ? { headers: { 'X-Mailroom-Original-To': row.recipient } } : {}),
+        ...(envelope.replyTo ? { replyTo: envelope.replyTo } : {}),
+        headers: { ...envelope.headers, ...(base.sentTo ? { 'X-Mailroom-Original-To': row.recipient } : {}) },
+        template: row.template,
+        tags: envelope.tags,
         ...rendered,
       }),
       options.abortSignal,
