@@ -6,8 +6,8 @@ import type { TemplateDefinition } from '../templates/define.ts';
 import { TRACEPARENT } from '../tracing/trace-context.ts';
 import { jsonbTextBytes, MAX_PROPS_BYTES } from './props-size.ts';
 
-/** One @, no whitespace, brackets or control characters (NUL included), a dotted domain; as mailroom.is_valid_address(). */
-const ADDRESS = /^[^\s@<>()[\],;:"\\\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/** One @, no whitespace, brackets or control characters (C0, DEL and C1, NUL included), a dotted domain; as mailroom.is_valid_address(). */
+const ADDRESS = /^[^\s@<>()[\],;:"\\\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const LINE_BREAK = /[\r\n]/;
 /** What PostgreSQL cannot store in text or jsonb: NUL, and lone UTF-16 surrogates (not Unicode at all). */
 const UNSTORABLE = /[\0\p{Cs}]/u;
