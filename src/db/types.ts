@@ -56,6 +56,8 @@ export interface DeliveryAttemptTable {
   error_message: string | null;
   started_at: Timestamp;
   finished_at: DefaultedTimestamp;
+  /** Where a staging rule (MAIL_REDIRECT_TO) sent this try; null: to the row's recipient. */
+  sent_to: string | null;
 }
 
 export interface TemplateTable {
