@@ -18,6 +18,7 @@ import type { BenchDatabase } from './support/database.ts';
 import { insertBacklog } from './support/outbox.ts';
 import { round } from './support/stats.ts';
 import { config as productConfig } from '../test/support/product.ts';
+import { BENCH_WORKER_ENV } from './support/env.ts';
 
 export interface DrainFigures {
   round: number;
@@ -127,7 +128,7 @@ async function drain(
   })();
   const worker =
     transport === 'smtp'
-      ? await launchWorker(productConfig, loadConfig(env), databaseUrl, createLogger({ level: 'silent' }))
+      ? await launchWorker(productConfig, loadConfig({ ...BENCH_WORKER_ENV, ...env }), databaseUrl, createLogger({ level: 'silent' }))
       : await launchWorkerWith(env, createAcceptTransport());
   const sent = async () => (await pool.query<{ n: number }>(`select count(*)::int as n from mailroom.outbox where status = 'sent'`)).rows[0]!.n;
   try {

@@ -12,6 +12,7 @@ import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round, summarise } from './support/stats.ts';
 import { config as productConfig } from '../test/support/product.ts';
+import { BENCH_WORKER_ENV } from './support/env.ts';
 
 const props = { name: 'Ada', token: 'bench-token-0123456789abcdef' };
 
@@ -59,7 +60,7 @@ export async function benchThroughput(database: BenchDatabase, options: { emails
     await insertBacklog(pool, options.emails, props);
     sink.messageIds.clear();
     const before = sink.received();
-    const config = loadConfig(env);
+    const config = loadConfig({ ...BENCH_WORKER_ENV, ...env });
     const worker = await launchWorker(productConfig, config, database.url, createLogger({ level: 'silent' }));
     const start = performance.now();
     await waitForSent(pool, options.emails);

@@ -16,6 +16,7 @@ import type { BenchDatabase } from './support/database.ts';
 import { clearRecentRows, insertBacklog, waitForSent } from './support/outbox.ts';
 import { round } from './support/stats.ts';
 import { config as productConfig } from '../test/support/product.ts';
+import { BENCH_WORKER_ENV } from './support/env.ts';
 
 export interface TransportFigures {
   transport: string;
@@ -40,7 +41,7 @@ export async function benchTransports(database: BenchDatabase, options: { emails
   const figures: TransportFigures[] = [];
   try {
     for (const [name, env] of Object.entries(envs)) {
-      const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+      const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...BENCH_WORKER_ENV, ...env });
       const rendered = await renderEmail('verify-email', props);
 
       const transport = createTransportFromConfig(config);

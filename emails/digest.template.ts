@@ -44,5 +44,7 @@ export default defineTemplate({
   previewProps,
   sensitiveProps,
   headerProps,
+  // Non-essential: a one-click unsubscribe link, and no more of these to whoever used it.
+  unsubscribe: { category: 'digest' },
   policy: { priority: -20, maxAttempts: 3, ttl: '1 day' },
 });

@@ -8,11 +8,11 @@ import { styles } from './styles.ts';
 import { previewProps, itemCount, type DigestProps } from './digest.template.ts';
 
 export default function Digest(props: DigestProps & RenderContext) {
-  const { name, periodStart, periodEnd, circles, baseUrl, locale } = props;
+  const { name, periodStart, periodEnd, circles, baseUrl, locale, unsubscribeUrl } = props;
   const t = pick(strings, locale);
   const href = appLink(baseUrl, '/activity');
   return (
-    <Layout lang={locale ?? 'en'} preview={t.preview(itemCount(props), circles.length)} heading={t.heading} footer={t.footer}>
+    <Layout lang={locale ?? 'en'} preview={t.preview(itemCount(props), circles.length)} heading={t.heading} footer={t.footer} unsubscribeUrl={unsubscribeUrl}>
       <Paragraph>{t.greeting(name)}</Paragraph>
       <Paragraph>{t.period(formatDateTime(periodStart, locale), formatDateTime(periodEnd, locale))}</Paragraph>
       {circles.map((circle) => (

@@ -27,5 +27,7 @@ export default defineTemplate({
   previewProps,
   sensitiveProps,
   headerProps,
+  // Non-essential: a one-click unsubscribe link, and no more of these to whoever used it.
+  unsubscribe: { category: 'reminders' },
   policy: { priority: 5, maxAttempts: 6, ttl: '3 days' },
 });

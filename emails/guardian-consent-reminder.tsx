@@ -5,11 +5,11 @@ import { formatDateTime, pick, type RenderContext } from './components/render-co
 import { strings } from './strings/guardian-consent-reminder.ts';
 import { previewProps, type GuardianConsentReminderProps } from './guardian-consent-reminder.template.ts';
 
-export default function GuardianConsentReminder({ token, guardianName, childName, expiresAt, baseUrl, locale }: GuardianConsentReminderProps & RenderContext) {
+export default function GuardianConsentReminder({ token, guardianName, childName, expiresAt, baseUrl, locale, unsubscribeUrl }: GuardianConsentReminderProps & RenderContext) {
   const t = pick(strings, locale);
   const href = appLink(baseUrl, '/consent', { token });
   return (
-    <Layout lang={locale ?? 'en'} preview={t.preview(childName)} heading={t.heading} footer={t.footer}>
+    <Layout lang={locale ?? 'en'} preview={t.preview(childName)} heading={t.heading} footer={t.footer} unsubscribeUrl={unsubscribeUrl}>
       <Paragraph>{t.greeting(guardianName)}</Paragraph>
       <Paragraph>{t.body(childName)}</Paragraph>
       <CallToAction href={href} label={t.action} fallback={t.fallback} />

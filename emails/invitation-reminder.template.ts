@@ -34,5 +34,7 @@ export default defineTemplate({
   previewProps,
   sensitiveProps,
   headerProps,
+  // Non-essential: a one-click unsubscribe link, and no more of these to whoever used it.
+  unsubscribe: { category: 'reminders' },
   policy: { priority: 0, maxAttempts: 5, ttl: '2 days' },
 });

@@ -36,5 +36,7 @@ export default defineTemplate({
   previewProps,
   sensitiveProps,
   headerProps,
+  // Non-essential: a one-click unsubscribe link, and no more of these to whoever used it.
+  unsubscribe: { category: 'new-media' },
   policy: { priority: -10, maxAttempts: 3, ttl: '1 day' },
 });

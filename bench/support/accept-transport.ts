@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { SendReceipt, Transport } from '../../src/transports/index.ts';
 import { startWorker } from '../../src/worker/start-worker.ts';
 import { config as productConfig } from '../../test/support/product.ts';
+import { BENCH_WORKER_ENV } from './env.ts';
 
 export function createAcceptTransport(): Transport & { accepted(): number } {
   let accepted = 0;
@@ -23,7 +24,7 @@ export function createAcceptTransport(): Transport & { accepted(): number } {
 
 /** launchWorker() with a transport of the caller's instead of MAIL_TRANSPORT's. */
 export async function launchWorkerWith(env: Record<string, string>, transport: Transport): Promise<{ stop(): Promise<void> }> {
-  const config = loadConfig(env);
+  const config = loadConfig({ ...BENCH_WORKER_ENV, ...env });
   return startWorker({
     ...workerSettingsFromEnv(config),
     config: productConfig,

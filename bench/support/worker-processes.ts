@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { BENCH_WORKER_ENV } from './env.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/mailroom.js', import.meta.url));
 
@@ -17,7 +18,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
   // BENCH_WORKER_NODE_FLAGS: Node/V8 flags for the workers only (e.g. heap sizes), not the bench.
   const flags = (process.env.BENCH_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...flags, CLI, 'worker'], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...BENCH_WORKER_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,10 +1,15 @@
 // The frame every email shares: preview line, card, footer. Text only through
 // React children, so user data is always escaped.
 import type { ReactNode } from 'react';
-import { Body, Button, Container, Head, Heading, Hr, Html, Preview, Text } from 'react-email';
+import { Body, Button, Container, Head, Heading, Hr, Html, Link, Preview, Text } from 'react-email';
 import { styles } from '../styles.ts';
 
-export function Layout(props: { lang: string; preview: string; heading: string; footer: string; children: ReactNode }) {
+/**
+ * `unsubscribeUrl`: the worker's one-click link, given to the emails a template marks
+ * `unsubscribe` (digests, alerts, reminders); shown in the footer, as the mail
+ * client's own unsubscribe button may be hidden. These emails are in English only.
+ */
+export function Layout(props: { lang: string; preview: string; heading: string; footer: string; unsubscribeUrl?: string | undefined; children: ReactNode }) {
   return (
     <Html lang={props.lang}>
       <Head />
@@ -15,6 +20,11 @@ export function Layout(props: { lang: string; preview: string; heading: string; 
           {props.children}
           <Hr style={styles.hr} />
           <Text style={styles.muted}>{props.footer}</Text>
+          {props.unsubscribeUrl ? (
+            <Text style={styles.muted} data-role="unsubscribe">
+              Don't want these emails? <Link href={props.unsubscribeUrl}>Unsubscribe</Link> ({props.unsubscribeUrl})
+            </Text>
+          ) : null}
         </Container>
       </Body>
     </Html>

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { DatabaseOptions } from '../db/connect.ts';
 import { isValidAddress } from '../outbox/validate.ts';
+import { checkUnsubscribeSettings, MIN_SECRET_LENGTH, type UnsubscribeSettings } from '../unsubscribe/link.ts';
 import type { WorkerSettings } from '../worker/settings.ts';
 
 const STAGING_DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -97,6 +98,12 @@ const schema = z
       .transform((list) => list.split(',').map((d) => d.trim().toLowerCase()))
       .refine((domains) => domains.every((d) => STAGING_DOMAIN.test(d)), 'must be a comma-separated list of domains like example.com,example.org')
       .optional(),
+    // One-click unsubscribe links (src/unsubscribe/): where `mailroom serve` answers
+    // them (https; http only for localhost), and the secret that seals them, the same
+    // for the worker (makes links) and serve (reads them). Required when a template
+    // has `unsubscribe`; `mailroom dev` makes both up when unset.
+    UNSUBSCRIBE_BASE_URL: z.string().optional(),
+    UNSUBSCRIBE_SECRET: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`).regex(/^\S+$/, 'must not contain spaces').optional(),
     // After a throttled reply (SMTP 421, HTTP 429) a transport's rate is halved; it
     // doubles back over this long.
     RATE_LIMIT_RECOVERY_MS: int(100, 86_400_000).default(30_000),
@@ -179,6 +186,17 @@ const schema = z
     RETRY_MAX_MS: int(10, 7 * 86_400_000).default(3_600_000),
   })
   .superRefine((env, ctx) => {
+    if (env.UNSUBSCRIBE_BASE_URL !== undefined || env.UNSUBSCRIBE_SECRET !== undefined) {
+      if (env.UNSUBSCRIBE_SECRET === undefined) ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SECRET'], message: 'is required with UNSUBSCRIBE_BASE_URL' });
+      else if (env.UNSUBSCRIBE_BASE_URL === undefined) ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_BASE_URL'], message: 'is required with UNSUBSCRIBE_SECRET' });
+      else {
+        try {
+          checkUnsubscribeSettings({ baseUrl: env.UNSUBSCRIBE_BASE_URL, secret: env.UNSUBSCRIBE_SECRET }, 'unsubscribe');
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_BASE_URL'], message: (error as Error).message.replace(/^unsubscribe\.baseUrl /, '') });
+        }
+      }
+    }
     const uses = (name: TransportName) => env.MAIL_TRANSPORT.includes(name);
     if (uses('smtp') && !env.SMTP_URL) {
       ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when MAIL_TRANSPORT=smtp' });
@@ -250,6 +268,7 @@ export function workerSettingsFromEnv(config: Config): WorkerSettings {
       pauseMs: config.TRANSPORT_PAUSE_MS,
     },
     staging: { redirectTo: config.MAIL_REDIRECT_TO ?? null, allowedDomains: config.MAIL_ALLOWED_DOMAINS ?? null },
+    unsubscribe: unsubscribeSettingsFromEnv(config),
   };
 }
 
@@ -261,4 +280,9 @@ export function databaseOptionsFromEnv(config: Config): Required<DatabaseOptions
     idleInTransactionTimeoutMs: config.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
     keepAliveIdleMs: config.PG_KEEPALIVE_IDLE_MS,
   };
+}
+
+/** UNSUBSCRIBE_BASE_URL and UNSUBSCRIBE_SECRET (checked together by the schema); null when unset. */
+export function unsubscribeSettingsFromEnv(config: Config): UnsubscribeSettings | null {
+  return config.UNSUBSCRIBE_BASE_URL && config.UNSUBSCRIBE_SECRET ? { baseUrl: config.UNSUBSCRIBE_BASE_URL, secret: config.UNSUBSCRIBE_SECRET } : null;
 }

@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { healthRoutes } from './health.ts';
 import { metricsRoute } from './metrics.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { unsubscribeRoutes } from '../unsubscribe/http.ts';
 import { adminPages, HSTS } from '../admin/http/plugin.tsx';
 import type { MailroomConfig } from '../define-config.ts';
 import { Catalogue, catalogueOf } from '../templates/catalogue.ts';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** ADMIN_LOGIN_RATE_LIMIT: admin sign-in attempts (POST /admin/login) per client address a minute (default 10). */
   adminLoginRateLimit?: number;
+  /** UNSUBSCRIBE_SECRET, the worker's: serves the one-click unsubscribe links under /unsubscribe. */
+  unsubscribeSecret?: string | undefined;
 }
 
 /**
@@ -72,7 +75,7 @@ export type Server = FastifyInstance<RawServerDefault, RawRequestDefaultExpressi
 /** A server with every route registered; call `listen()` (or `inject()` in tests). */
 export function buildServer({
   config, db, databaseUrl, appRoutes = true, logger, readyTimeoutMs, mailjetWebhookSecret, metrics, stalledLoops, adminToken, frontendBaseUrl,
-  trustProxy, requestTimeoutMs = 30_000, adminLoginRateLimit,
+  trustProxy, requestTimeoutMs = 30_000, adminLoginRateLimit, unsubscribeSecret,
 }: ServerOptions): Server {
   if ((trustProxy as unknown) === true) throw new RangeError('buildServer: trustProxy must be a hop count or a list of addresses, never true (any client could claim any address)');
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1) throw new RangeError('buildServer: requestTimeoutMs must be a positive integer');
@@ -85,6 +88,8 @@ export function buildServer({
     // connectionsCheckingInterval (30 s by default): check often enough that the cut
     // comes close to the timeout. Headers alone get the same budget.
     requestTimeout: requestTimeoutMs,
+    // An unsubscribe token seals its address: up to about 400 characters for the longest address.
+    routerOptions: { maxParamLength: 1024 },
     http: {
       requestTimeout: requestTimeoutMs,
       headersTimeout: requestTimeoutMs,
@@ -103,6 +108,7 @@ export function buildServer({
   });
   if (metrics) app.register(metricsRoute, { metrics });
   app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
+  if (unsubscribeSecret) app.register(unsubscribeRoutes, { pool: db.pool, secret: unsubscribeSecret });
   app.register(adminPages, {
     prefix: '/admin',
     db,

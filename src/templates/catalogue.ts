@@ -7,9 +7,14 @@ import type { TemplateDefinition, Templates } from './define.ts';
 
 export class Catalogue {
   readonly #templates: ReadonlyMap<string, TemplateDefinition>;
+  /** Template name -> opt-out category, for the non-essential templates (`unsubscribe`). */
+  readonly unsubscribeCategories: ReadonlyMap<string, string>;
 
   constructor(templates: Templates) {
     this.#templates = new Map(Object.entries(templates));
+    this.unsubscribeCategories = new Map(
+      Object.entries(templates).flatMap(([name, definition]) => (definition.unsubscribeCategory ? [[name, definition.unsubscribeCategory] as const] : [])),
+    );
   }
 
   /** Template names, in the config's order. */

@@ -6,6 +6,7 @@
 // a process that only enqueues validates props with zod and never imports it.
 import type { ComponentType } from 'react';
 import type { z } from 'zod';
+import { CATEGORY } from '../unsubscribe/category.ts';
 import { resolveEnvelope, type Envelope, type EnvelopeOptions } from './envelope.ts';
 
 /** What every email component receives besides its own props, chosen by the worker at render time. */
@@ -14,6 +15,8 @@ export interface RenderContext {
   baseUrl?: string;
   /** The row's locale, e.g. `fr` or `pt-BR`, if the caller gave one. */
   locale?: string;
+  /** For a template with `unsubscribe`: the recipient's one-click unsubscribe link. Show it in the body. */
+  unsubscribeUrl?: string;
 }
 
 export type EmailComponent<P> = ComponentType<P & RenderContext>;
@@ -50,6 +53,14 @@ export interface TemplateOptions<S extends z.ZodObject> {
   policy?: Partial<DeliveryPolicy>;
   /** From (one of the config's `senders`), Reply-To, extra X- headers and provider tags. Default: the worker's From, nothing else. */
   envelope?: EnvelopeOptions;
+  /**
+   * A non-essential email (a digest, an alert, a reminder): it carries a one-click
+   * unsubscribe link for its category (List-Unsubscribe headers, and `unsubscribeUrl`
+   * for the body), and an address that used it gets no more of that category. Leave
+   * it out for essential email (verification, password reset): it never carries the
+   * link and is never blocked by an opt-out.
+   */
+  unsubscribe?: { category: string };
 }
 
 /** One template, as mailroom uses it. Made by defineTemplate(). */
@@ -61,6 +72,8 @@ export interface TemplateDefinition<S extends z.ZodObject = z.ZodObject> {
   readonly headerProps: readonly string[];
   readonly policy: Readonly<DeliveryPolicy>;
   readonly envelope: Envelope;
+  /** The opt-out category of a non-essential email; null: essential. */
+  readonly unsubscribeCategory: string | null;
   /** The component, loading it the first time. */
   component(): Promise<EmailComponent<z.output<S>>>;
 }
@@ -103,6 +116,10 @@ export function defineTemplate<S extends z.ZodObject>(options: TemplateOptions<S
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1 || policy.maxAttempts > 50) fail('policy.maxAttempts must be an integer from 1 to 50');
   if (policy.ttl !== null && !(typeof policy.ttl === 'string' && TTL.test(policy.ttl))) fail('policy.ttl must be null or like "2 days", "1 hour", "30 minutes"');
   const envelope = resolveEnvelope(options.envelope, fail);
+  const unsubscribe = options.unsubscribe;
+  if (unsubscribe !== undefined && !(unsubscribe && typeof unsubscribe === 'object' && typeof unsubscribe.category === 'string' && CATEGORY.test(unsubscribe.category))) {
+    fail('unsubscribe must be { category } with a category of 1-63 of a-z, 0-9 and - (starting with a letter or digit)');
+  }
   const preview = schema.safeParse(previewProps);
   if (!preview.success) {
     const issue = preview.error.issues[0]!;
@@ -118,6 +135,7 @@ export function defineTemplate<S extends z.ZodObject>(options: TemplateOptions<S
     headerProps: Object.freeze([...(options.headerProps ?? [])]),
     policy: Object.freeze(policy),
     envelope,
+    unsubscribeCategory: unsubscribe?.category ?? null,
     component() {
       if (component) return Promise.resolve(component);
       loaded ??= loadComponent!().then((module) => {

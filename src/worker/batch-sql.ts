@@ -24,33 +24,52 @@ export interface MarkedRow {
 // suppression list holds addresses in their normal form (mailroom.normalize_address,
 // migrations/0008): one lookup of its primary key per row, in any case, script or
 // database locale. With a staging allowlist ($3, lower-cased domains), a recipient
-// outside it ends `suppressed` too, with that reason.
+// outside it ends `suppressed` too, with that reason; and so does a recipient who
+// opted out of the template's category ($4 templates, $5 their categories: the
+// worker's config says which emails are non-essential).
 const MARK_SENDING = `
   with batch as (
     select o.id,
            case when o.not_after <= now() then 'expired'
                 when exists (select 1 from mailroom.suppression s where s.address = mailroom.normalize_address(o.recipient)) then 'suppressed'
                 when $3::text[] is not null and lower(split_part(o.recipient, '@', 2)) <> all ($3::text[]) then 'outside'
-                else 'sending' end as next_status
+                when c.category is not null and exists (select 1 from mailroom.opt_out x where x.address = mailroom.normalize_address(o.recipient) and x.category = c.category) then 'opted out'
+                else 'sending' end as next_status,
+           c.category
       from mailroom.outbox o
       join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id
+      left join unnest($4::text[], $5::text[]) as c(template, category) on c.template = o.template
      where o.status = 'queued'
        for update of o
   )
   update mailroom.outbox o
-     set status = case batch.next_status when 'outside' then 'suppressed' else batch.next_status end,
+     set status = case when batch.next_status in ('outside', 'opted out') then 'suppressed' else batch.next_status end,
          attempts = o.attempts + (batch.next_status = 'sending')::int,
          last_error = case batch.next_status when 'expired' then 'not_after passed before it could be sent'
                                              when 'suppressed' then 'recipient is on the suppression list'
                                              when 'outside' then 'recipient''s domain is not in the staging allowlist (MAIL_ALLOWED_DOMAINS)'
+                                             when 'opted out' then 'recipient unsubscribed from ' || batch.category
                                              else o.last_error end,
          updated_at = now()
     from batch
    where o.id = batch.id
   returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent`;
 
-export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[], allowedDomains: string[] | null = null): Promise<MarkedRow[]> {
-  const { rows } = await db.query<MarkedRow>(MARK_SENDING, [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId), allowedDomains]);
+export interface MarkRules {
+  /** The staging allowlist's domains, lower-cased (null: every domain). */
+  allowedDomains: string[] | null;
+  /** Template name -> opt-out category, for the non-essential templates. */
+  categories: ReadonlyMap<string, string>;
+}
+
+export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[], rules: MarkRules): Promise<MarkedRow[]> {
+  const { rows } = await db.query<MarkedRow>(MARK_SENDING, [
+    jobs.map((j) => j.outboxId),
+    jobs.map((j) => j.jobId),
+    rules.allowedDomains,
+    [...rules.categories.keys()],
+    [...rules.categories.values()],
+  ]);
   return rows;
 }
 

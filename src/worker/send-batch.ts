@@ -12,6 +12,7 @@ import { renderEmail } from '../templates/render.ts';
 import { messageIdFor, type Transport } from '../transports/transport.ts';
 import { markSending, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.ts';
+import { unsubscribeUrl, type UnsubscribeSettings } from '../unsubscribe/link.ts';
 import { routeRecipient, suppressOutside, type StagingRules } from './staging.ts';
 
 export interface SenderOptions {
@@ -35,10 +36,12 @@ export interface SenderOptions {
   rateLimits?: RateLimits;
   /** MAIL_REDIRECT_TO / MAIL_ALLOWED_DOMAINS (staging.ts). */
   staging: StagingRules;
+  /** Where one-click unsubscribe links point (required by startWorker when a template has `unsubscribe`). */
+  unsubscribe: UnsubscribeSettings | null;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
-  const rows = await markSending(options.pool, jobs, suppressOutside(options.staging));
+  const rows = await markSending(options.pool, jobs, { allowedDomains: suppressOutside(options.staging), categories: options.catalogue.unsubscribeCategories });
   const marked = rows.filter((row) => row.status === 'sending');
   // Rows over a rate limit (or for a paused transport) go back to pending, due at their turn.
   const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
@@ -116,9 +119,12 @@ async function sendOne(
 async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase): Promise<AttemptResult> {
   const envelope = options.catalogue.get(row.template)?.envelope ?? EMPTY_ENVELOPE;
   try {
+    const category = options.catalogue.unsubscribeCategories.get(row.template);
+    const unsubscribe = category && options.unsubscribe ? unsubscribeUrl(options.unsubscribe, row.recipient, category) : null;
     const rendered = await renderEmail(options.catalogue, row.template, row.props, {
       baseUrl: options.frontendBaseUrl,
       ...(row.locale ? { locale: row.locale } : {}),
+      ...(unsubscribe ? { unsubscribeUrl: unsubscribe } : {}),
     });
     const receipt = await abandonOnAbort(
       options.transport.send({
@@ -127,7 +133,12 @@ async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase
         from: envelope.from ?? options.from,
         to: base.sentTo ?? row.recipient,
         ...(envelope.replyTo ? { replyTo: envelope.replyTo } : {}),
-        headers: { ...envelope.headers, ...(base.sentTo ? { 'X-Mailroom-Original-To': row.recipient } : {}) },
+        headers: {
+          ...envelope.headers,
+          ...(base.sentTo ? { 'X-Mailroom-Original-To': row.recipient } : {}),
+          // RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
+          ...(unsubscribe ? { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {}),
+        },
         template: row.template,
         tags: envelope.tags,
         ...rendered,

@@ -1,6 +1,7 @@
 // The worker's knobs as typed options with documented defaults. The CLI fills
 // them from the environment (src/cli/env.ts); code passes them to startWorker().
 import type { RateLimits } from '../ratelimit/permits.ts';
+import { checkUnsubscribeSettings, type UnsubscribeSettings } from '../unsubscribe/link.ts';
 import { NO_STAGING_RULES, resolveStagingRules, type StagingRules } from './staging.ts';
 
 export interface WorkerSettings {
@@ -34,6 +35,8 @@ export interface WorkerSettings {
   rateLimits: RateLimits;
   /** Staging safety: redirect every email to one address, or send only to some domains (see staging.ts). Default: neither. */
   staging: StagingRules;
+  /** Where one-click unsubscribe links point and the secret that signs them; required when a template has `unsubscribe`. Default: none. */
+  unsubscribe: UnsubscribeSettings | null;
 }
 
 export const DEFAULT_WORKER_SETTINGS: Readonly<WorkerSettings> = Object.freeze({
@@ -49,10 +52,12 @@ export const DEFAULT_WORKER_SETTINGS: Readonly<WorkerSettings> = Object.freeze({
   retry: Object.freeze({ baseMs: 30_000, maxMs: 3_600_000 }),
   rateLimits: Object.freeze({ transports: {}, domains: {}, recoveryMs: 30_000, pauseMs: 60_000 }),
   staging: NO_STAGING_RULES,
+  unsubscribe: null,
 });
 
 /** Options as a caller gives them: any field may be left out (nested ones too). */
-export type WorkerSettingsInput = Partial<Omit<WorkerSettings, 'relay' | 'retry' | 'rateLimits' | 'staging'>> & {
+export type WorkerSettingsInput = Partial<Omit<WorkerSettings, 'relay' | 'retry' | 'rateLimits' | 'staging' | 'unsubscribe'>> & {
+  unsubscribe?: UnsubscribeSettings | null;
   staging?: Partial<StagingRules>;
   relay?: Partial<WorkerSettings['relay']>;
   retry?: Partial<WorkerSettings['retry']>;
@@ -68,6 +73,7 @@ export function resolveWorkerSettings(input: WorkerSettingsInput = {}): WorkerSe
     retry: { ...d.retry, ...stripUndefined(input.retry ?? {}) },
     rateLimits: { ...d.rateLimits, ...stripUndefined(input.rateLimits ?? {}) },
     staging: resolveStagingRules(input.staging),
+    unsubscribe: input.unsubscribe ? checkUnsubscribeSettings(input.unsubscribe, 'startWorker: unsubscribe') : null,
   };
   const check = (ok: boolean, field: string, rule: string) => {
     if (!ok) throw new RangeError(`startWorker: ${field} ${rule}`);

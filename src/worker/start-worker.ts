@@ -68,6 +68,12 @@ export async function startWorkerParts(options: WorkerOptions): Promise<{ loops:
   }
   if (!options.transport || typeof options.transport.send !== 'function') throw new TypeError('startWorker: transport must be a Transport');
   const catalogue = catalogueOf(options.config);
+  // A non-essential email must never go out without a working way out of it.
+  const needsLinks = catalogue.entries().find(([, definition]) => definition.unsubscribeCategory !== null);
+  if (needsLinks && !settings.unsubscribe) {
+    await options.transport.close().catch(() => {});
+    throw new RangeError(`startWorker: template "${needsLinks[0]}" has unsubscribe links: give unsubscribe: { baseUrl, secret } (UNSUBSCRIBE_BASE_URL and UNSUBSCRIBE_SECRET)`);
+  }
   const logger = options.logger ?? createLogger({ level: 'info' });
   // Every component now, not at the first send: a lazy import that cannot load (a
   // typo, a .tsx file without a loader) stops the start naming the template, instead

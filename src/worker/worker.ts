@@ -62,6 +62,7 @@ export async function runWorker({ settings, catalogue, db, boss, transport, logg
     ...(metrics ? { metrics } : {}),
     rateLimits: settings.rateLimits,
     staging: settings.staging,
+    unsubscribe: settings.unsubscribe,
   };
   // Loud: a staging deployment that forgot these mails real people, one that has
   // them where it should not (production) mails nobody.

@@ -12,6 +12,9 @@ import { CONFIG_FILE, config as fixtureConfig } from './mailroom.ts';
 /** The product's config file, for the product's tests that run the CLI (MAILROOM_CONFIG). */
 export const PRODUCT_CONFIG_FILE = fileURLToPath(new URL('../../mailroom.config.ts', import.meta.url));
 
+/** The unsubscribe links of test workers (a test that serves them points a server at the same secret). */
+export const TEST_UNSUBSCRIBE = { baseUrl: 'http://localhost:3999', secret: 'test-unsubscribe-secret-0123456789abcdef' } as const;
+
 /** Settings that make the loops quick enough for tests; anything can be overridden. */
 export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -29,6 +32,9 @@ export function testEnv(databaseUrl: string, smtpUrl: string, overrides: Record<
     RETRY_BASE_MS: '400',
     SHUTDOWN_GRACE_MS: '3000',
     FRONTEND_BASE_URL: 'https://app.example',
+    // The fixture's weekly-digest and the product's digests carry unsubscribe links.
+    UNSUBSCRIBE_BASE_URL: TEST_UNSUBSCRIBE.baseUrl,
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE.secret,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };

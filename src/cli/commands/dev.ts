@@ -1,6 +1,7 @@
 // `mailroom dev` (what `npm start` runs): the whole system in one process, on an
 // embedded PostgreSQL under .data/postgres unless DATABASE_URL names one, sending
 // through the capture transport into .data/mail.
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { databaseOptionsFromEnv, loadConfig } from '../env.ts';
 import { httpOptionsFromEnv } from '../http-from-env.ts';
@@ -68,7 +69,15 @@ export async function devCommand(options: { dataDir: string; config?: string }):
     const { applied } = await migrate({ databaseUrl, config: mailroomConfig, database });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const metrics = createMetrics();
-    running = await launchWorker(mailroomConfig, config, databaseUrl, logger, metrics, shutdown.signal);
+    // The default port may be taken by another project's dev server: take any
+    // free one then, unless PORT was asked for explicitly.
+    const port = process.env.PORT ? config.PORT : await portOrFree(config.PORT);
+    // Non-essential emails carry unsubscribe links: unless they are configured, dev
+    // points them at its own server, sealed with a secret of this run.
+    const effective = config.UNSUBSCRIBE_SECRET
+      ? config
+      : { ...config, UNSUBSCRIBE_BASE_URL: `http://localhost:${port}`, UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url') };
+    running = await launchWorker(mailroomConfig, effective, databaseUrl, logger, metrics, shutdown.signal);
     const worker = running;
     registerDatabaseGauges(metrics.registry, worker.db);
     const admin = devAdminToken(config.ADMIN_TOKEN);
@@ -83,10 +92,8 @@ export async function devCommand(options: { dataDir: string; config?: string }):
       metrics,
       mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
       stalledLoops: () => worker.worker.stalledLoops(),
+      unsubscribeSecret: effective.UNSUBSCRIBE_SECRET,
     });
-    // The default port may be taken by another project's dev server: take any
-    // free one then, unless PORT was asked for explicitly.
-    const port = process.env.PORT ? config.PORT : await portOrFree(config.PORT);
     const address = await server.listen({ port, host: config.HOST, listenTextResolver: () => '' });
     return { databaseUrl, address, generatedAdminToken: admin.generated ? admin.token : null };
   };

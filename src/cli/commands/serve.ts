@@ -6,6 +6,7 @@ import { httpOptionsFromEnv } from '../http-from-env.ts';
 import { connect, waitForDatabase } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
 import { buildServer } from '../../http/server.ts';
+import { catalogueOf } from '../../templates/catalogue.ts';
 import { createLogger } from '../../logger.ts';
 import { registerDatabaseGauges } from '../../metrics/database-gauges.ts';
 import { createMetrics } from '../../metrics/metrics.ts';
@@ -33,7 +34,12 @@ export async function serveCommand(flags: { config?: string }): Promise<void> {
     mailjetWebhookSecret: config.MAILJET_WEBHOOK_SECRET,
     adminToken: config.ADMIN_TOKEN,
     frontendBaseUrl: config.FRONTEND_BASE_URL,
+    unsubscribeSecret: config.UNSUBSCRIBE_SECRET,
   });
+  const unsubscribable = catalogueOf(mailroomConfig).entries().find(([, t]) => t.unsubscribeCategory);
+  if (unsubscribable && !config.UNSUBSCRIBE_SECRET) {
+    logger.warn(`template "${unsubscribable[0]}" carries unsubscribe links, but UNSUBSCRIBE_SECRET is unset: this server does not answer them`);
+  }
   try {
     await server.listen({
       port: config.PORT,
