@@ -63,7 +63,7 @@ describe('POST /webhooks/mailjet', () => {
     ]);
     const response = await post(`[${exactId},${others.slice(1)}`);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ stored: 5, duplicates: 0, suppressed: 2, notMailed: 0 });
+    expect(response.json()).toEqual({ stored: 5, duplicates: 0, suppressed: 2, notMailed: 0, optedOut: 0 });
     const { rows } = await s.pool.query('select address, reason, source from mailroom.suppression order by address');
     expect(rows).toEqual([
       { address: 'complains@example.test', reason: 'complaint', source: 'mailjet' },

@@ -15,10 +15,13 @@ import { createCaptureTransport } from '../src/transports/capture.ts';
 import { launchBrowser } from './support/browser.ts';
 import { config, enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
-import { startInProcessWorker, TEST_UNSUBSCRIBE, waitUntil } from './support/worker.ts';
+import { signInAdmin } from './support/admin.ts';
+import { runCli, startInProcessWorker, TEST_UNSUBSCRIBE, waitUntil } from './support/worker.ts';
 import type { RunningWorker } from '../src/cli/commands/worker.ts';
 
 const s = useScenario();
+const WEBHOOK_SECRET = 'webhook-secret-for-the-unsubscribe-test';
+const ADMIN_TOKEN = 'admin-token-for-the-unsubscribe-test-0123';
 let db: Db;
 let server: Server;
 let base: string;
@@ -26,7 +29,7 @@ let worker: RunningWorker;
 
 beforeAll(async () => {
   db = connect(s.database.url, { max: 3, applicationName: 'mailroom-test-unsubscribe' });
-  server = buildServer({ db, logger: createLogger({ level: 'silent' }), unsubscribeSecret: TEST_UNSUBSCRIBE.secret });
+  server = buildServer({ config, db, logger: createLogger({ level: 'silent' }), unsubscribeSecret: TEST_UNSUBSCRIBE.secret, mailjetWebhookSecret: WEBHOOK_SECRET, adminToken: ADMIN_TOKEN });
   base = await server.listen({ port: 0, host: '127.0.0.1' });
   // The worker's links point at this server (as UNSUBSCRIBE_BASE_URL would, at `mailroom serve`).
   worker = await startInProcessWorker(s.env({ UNSUBSCRIBE_BASE_URL: base.replace('127.0.0.1', 'localhost') }));
@@ -124,6 +127,62 @@ describe('a delivered digest', () => {
     expect(longest.length).toBe(254);
     const response = await fetch(unsubscribeUrl({ baseUrl: base, secret: TEST_UNSUBSCRIBE.secret }, longest, 'digest'));
     expect(response.status).toBe(200);
+  });
+});
+
+describe("a Mailjet unsub event", () => {
+  const unsub = (outboxId: string, email: string, time: number) =>
+    fetch(`${base}/webhooks/mailjet`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`mailjet:${WEBHOOK_SECRET}`).toString('base64')}` },
+      body: JSON.stringify([{ event: 'unsub', time, MessageID: 19421777396190490 + time, Message_GUID: `guid-${time}`, email, mj_campaign_id: 1, mj_contact_id: 2, customcampaign: '', CustomID: outboxId, Payload: '', mj_list_id: 3, ip: '127.0.0.1', geo: 'FR', agent: 'Mozilla/5.0' }]),
+    });
+
+  it("lands in the same opt-out as the link: the row's category for its address, once; an unsub about an essential email opts out of nothing", async () => {
+    const digestId = await digest('carol@example.test');
+    const confirmId = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'dan@example.test', props: { token: 'unsubscribe-event-0123456789' } });
+    await delivered(digestId);
+    await delivered(confirmId);
+    expect((await unsub(digestId, 'carol@example.test', 1_790_000_000)).status).toBe(200);
+    expect((await unsub(digestId, 'carol@example.test', 1_790_000_000)).status).toBe(200); // a replay
+    expect((await unsub(confirmId, 'dan@example.test', 1_790_000_001)).status).toBe(200);
+    const rows = (await optOuts()).filter((o) => ['carol@example.test', 'dan@example.test'].includes(o.address));
+    expect(rows).toEqual([{ address: 'carol@example.test', category: 'digest', source: 'provider' }]);
+    expect((await delivered(await digest('carol@example.test'))).last_error).toBe('recipient unsubscribed from digest');
+  });
+});
+
+describe('opt-outs by hand', () => {
+  it('the CLI adds, lists and removes them, naming bad input', async () => {
+    const env = s.env();
+    expect(await runCli(['opt-out', 'add', 'Eve@Example.test', '--category', 'digest'], env)).toMatchObject({ code: 0, output: 'eve@example.test opted out of digest\n' });
+    const listed = await runCli(['opt-out', 'list', '--address', 'eve@example.test', '--json'], env);
+    expect(JSON.parse(listed.output)).toEqual([expect.objectContaining({ address: 'eve@example.test', category: 'digest', source: 'cli' })]);
+    expect((await delivered(await digest('eve@example.test'))).status).toBe('suppressed');
+    for (const [args, message] of [
+      [['opt-out', 'add', 'not-an-address', '--category', 'digest'], /address: .*is not an email address/],
+      [['opt-out', 'add', 'eve@example.test', '--category', 'Digests!'], /--category: must name a category/],
+      [['opt-out', 'add', 'eve@example.test'], /--category/],
+      [['opt-out', 'remove', 'nobody@example.test'], /nobody@example\.test has no opt-out/],
+    ] as const) {
+      const run = await runCli([...args], env);
+      expect(run.code, args.join(' ')).not.toBe(0);
+      expect(run.output).toMatch(message);
+    }
+    expect(await runCli(['opt-out', 'remove', 'eve@example.test'], env)).toMatchObject({ code: 0, output: 'removed 1 opt-out of eve@example.test\n' });
+    expect((await delivered(await digest('eve@example.test'))).status).toBe('sent');
+  });
+
+  it('the admin pages list them and remove one, with the CSRF token', async () => {
+    await s.pool.query(`insert into mailroom.opt_out (address, category, source) values ('frank@example.test', 'digest', 'link')`);
+    const admin = await signInAdmin(server, ADMIN_TOKEN);
+    const list = await admin.get('/admin/opt-outs?q=frank@example.test');
+    expect(list.statusCode).toBe(200);
+    expect(list.body).toContain('<td>frank@example.test</td><td>digest</td><td>link</td>');
+    expect((await admin.post('/admin/opt-outs/remove', { address: 'frank@example.test', category: 'digest' }, { csrf: false })).statusCode).toBe(403);
+    const removed = await admin.post('/admin/opt-outs/remove', { address: 'frank@example.test', category: 'digest' });
+    expect(removed.statusCode).toBe(303);
+    expect((await optOuts()).map((o) => o.address)).not.toContain('frank@example.test');
   });
 });
 

@@ -3,6 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, OutboxStatus } from '../db/types.ts';
 import { ValidationError } from '../errors.ts';
+import { normalizeAddress } from '../suppression/address.ts';
 
 export const STATUSES: readonly OutboxStatus[] = [
   'pending', 'queued', 'sending', 'retrying', 'sent', 'failed', 'cancelled', 'suppressed', 'expired',
@@ -143,17 +144,140 @@ export async function listRows(db: Kysely<Database>, filter: RowFilter, limit = 
   ).execute();
 }
 
+/** The most provider events `showRow` reads for one row (a much-opened email can have thousands). */
+export const EVENTS_SHOWN = 500;
+
+/**
+ * One row as `mailroom show` and the admin row page show it: its columns, with the
+ * provider events about it (`row.events`, the first EVENTS_SHOWN in time order, and
+ * `row.moreEvents` when there are more), and its attempts. The events ride on the row
+ * because they are the row's, as the views count them (mailroom.deliveries):
+ * timelineOf() puts the three in one story.
+ */
 export async function showRow(db: Kysely<Database>, id: string) {
   const row = await db.selectFrom('mailroom.outbox').selectAll().where('id', '=', checkId(id)).executeTakeFirst();
   if (!row) return undefined;
-  const attempts = await db
-    .selectFrom('mailroom.delivery_attempt')
-    .selectAll()
-    .where('outbox_id', '=', row.id)
-    .orderBy('attempt')
-    .orderBy('id')
-    .execute();
-  return { row, attempts };
+  const [attempts, events] = await Promise.all([
+    db
+      .selectFrom('mailroom.delivery_attempt')
+      .selectAll()
+      .where('outbox_id', '=', row.id)
+      .orderBy('attempt')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('mailroom.delivery_event')
+      .select(['id', 'provider', 'event', 'address', 'provider_message_id', 'hard', 'reason', 'occurred_at', 'received_at', 'payload'])
+      // The views' word for it (delivered, bounced, opened...): migrations/0014.
+      .select(sql<string>`mailroom.event_kind(provider, event)`.as('kind'))
+      .where('outbox_id', '=', row.id)
+      .orderBy(sql`coalesce(occurred_at, received_at)`)
+      .orderBy('id')
+      .limit(EVENTS_SHOWN + 1)
+      .execute(),
+  ]);
+  return { row: { ...row, events: events.slice(0, EVENTS_SHOWN), moreEvents: events.length > EVENTS_SHOWN }, attempts };
+}
+
+type ShownRow = NonNullable<Awaited<ReturnType<typeof showRow>>>;
+export type ProviderEventRow = ShownRow['row']['events'][number];
+export type AttemptRow = ShownRow['attempts'][number];
+
+/** One line of a row's story: its enqueue, each attempt, each provider event. */
+export type TimelineEntry =
+  | { kind: 'enqueued'; at: Date }
+  | {
+      kind: 'attempt';
+      at: Date;
+      attempt: number;
+      transport: string;
+      outcome: AttemptRow['outcome'];
+      errorClass: AttemptRow['error_class'];
+      responseCode: number | null;
+      /** From the start of the try (render included) to its end. */
+      durationMs: number;
+      detail: string | null;
+    }
+  | {
+      kind: 'event';
+      /** The provider's time of the event (whole seconds for Mailjet), or when it was received. */
+      at: Date;
+      receivedAt: Date;
+      provider: string;
+      /** The provider's name of the event (Mailjet: sent, bounce, blocked, spam, unsub, open, click). */
+      event: string;
+      /** What the audit views call it: delivered, bounced, blocked, complained, opened, clicked, unsubscribed. */
+      eventKind: string;
+      hard: boolean | null;
+      /** The address the event names, when it is not the row's recipient. */
+      address: string | null;
+      detail: string | null;
+    };
+
+const asText = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null);
+
+/** What an event says beyond its type: a bounce's error, a click's link, a delivery's SMTP reply. */
+export function eventDetail(event: Pick<ProviderEventRow, 'event' | 'reason' | 'payload'>): string | null {
+  const payload = (event.payload ?? {}) as Record<string, unknown>;
+  switch (event.event) {
+    case 'click':
+      return asText(payload.url);
+    case 'bounce':
+    case 'blocked': {
+      const related = asText(payload.error_related_to);
+      const error = asText(payload.error) ?? event.reason;
+      return related && error ? `${related}: ${error}` : (error ?? related);
+    }
+    case 'unsub':
+      return asText(payload.mj_list_id) ? `list ${asText(payload.mj_list_id)}` : null;
+    default:
+      return event.reason;
+  }
+}
+
+const RANK = { enqueued: 0, attempt: 1, event: 2 } as const;
+
+/**
+ * The row's story in time order: enqueued, each attempt (transport, outcome,
+ * response code, duration), each provider event. Mailjet's times are whole seconds
+ * while attempts are timed to the millisecond, so entries are compared by their
+ * second first and, within one second, the enqueue comes before an attempt and an
+ * attempt before an event (a provider can only report on what was sent).
+ */
+export function timelineOf({ row, attempts }: Pick<ShownRow, 'attempts'> & { row: Pick<ShownRow['row'], 'created_at' | 'recipient' | 'events'> }): TimelineEntry[] {
+  const recipient = normalizeAddress(row.recipient);
+  const entries: TimelineEntry[] = [
+    { kind: 'enqueued', at: new Date(row.created_at) },
+    ...attempts.map(
+      (a): TimelineEntry => ({
+        kind: 'attempt',
+        at: new Date(a.started_at),
+        attempt: a.attempt,
+        transport: a.transport,
+        outcome: a.outcome,
+        errorClass: a.error_class,
+        responseCode: a.response_code,
+        durationMs: Math.max(0, new Date(a.finished_at).getTime() - new Date(a.started_at).getTime()),
+        detail: a.response ?? a.error_message,
+      }),
+    ),
+    ...row.events.map(
+      (e): TimelineEntry => ({
+        kind: 'event',
+        at: new Date(e.occurred_at ?? e.received_at),
+        receivedAt: new Date(e.received_at),
+        provider: e.provider,
+        event: e.event,
+        eventKind: e.kind,
+        hard: e.hard,
+        address: normalizeAddress(e.address) === recipient ? null : e.address,
+        detail: eventDetail(e),
+      }),
+    ),
+  ];
+  const second = (d: Date) => Math.floor(d.getTime() / 1000);
+  // Array.prototype.sort is stable: equal entries keep their order (attempts by number, events by id).
+  return entries.sort((a, b) => second(a.at) - second(b.at) || RANK[a.kind] - RANK[b.kind] || a.at.getTime() - b.at.getTime());
 }
 
 export interface ReplayResult {

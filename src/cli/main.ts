@@ -7,9 +7,11 @@ import { devCommand } from './commands/dev.ts';
 import { capturedCommand } from './commands/captured.ts';
 import { cancelCommand, listCommand, replayCommand, showCommand, statusCommand } from './commands/outbox.ts';
 import { purgeCommand } from './commands/purge.ts';
+import { forgetCommand } from './commands/forget.ts';
 import { previewCommand } from './commands/preview.ts';
 import { serveCommand } from './commands/serve.ts';
 import { suppressAddCommand, suppressListCommand, suppressRemoveCommand } from './commands/suppress.ts';
+import { optOutAddCommand, optOutListCommand, optOutRemoveCommand } from './commands/opt-out.ts';
 import { workerCommand } from './commands/worker.ts';
 import { loadConfigFile } from './load-config.ts';
 import { exitWithError } from './process.ts';
@@ -101,6 +103,11 @@ suppress
 suppress.command('remove').argument('<address>').description('lift a suppression').action(suppressRemoveCommand);
 suppress.command('list').option('--json').description('suppressed addresses, newest first').action(suppressListCommand);
 
+const optOut = program.command('opt-out').description('opt-outs: addresses that unsubscribed from a category of non-essential email');
+optOut.command('add').argument('<address>').requiredOption('--category <category>', 'the category (a template\'s unsubscribe.category)').description('stop one category of email to an address').action(optOutAddCommand);
+optOut.command('remove').argument('<address>').option('--category <category>', 'only this category (default: all)').description('lift an opt-out').action(optOutRemoveCommand);
+optOut.command('list').option('--address <address>').option('--json').description('opt-outs, newest first').action(optOutListCommand);
+
 program
   .command('captured')
   .description('the latest messages written by the capture transport (CAPTURE_DIR), newest first')
@@ -118,6 +125,15 @@ withConfig(program
   .option('--dry-run', 'count what would change, change nothing')
   .option('--json')
   .action(purgeCommand);
+
+program
+  .command('forget')
+  .description('erasure: anonymise an address\'s outbox rows, attempts and provider events and delete its suppression entry, in small batches')
+  .argument('<address>', 'the email address to erase, in any case')
+  .option('--requested-by <who>', 'who asked, kept in mailroom.erasure (a ticket, a team; never the address)')
+  .option('--batch-size <n>', 'outbox rows per statement', '1000')
+  .option('--json')
+  .action(forgetCommand);
 
 withFilters(
   program

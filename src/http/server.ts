@@ -107,12 +107,13 @@ export function buildServer({
     ...(stalledLoops ? { stalledLoops } : {}),
   });
   if (metrics) app.register(metricsRoute, { metrics });
-  app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret });
+  const catalogue = config ? catalogueOf(config) : new Catalogue({});
+  app.register(webhookRoutes, { db, mailjetSecret: mailjetWebhookSecret, categories: catalogue.unsubscribeCategories });
   if (unsubscribeSecret) app.register(unsubscribeRoutes, { pool: db.pool, secret: unsubscribeSecret });
   app.register(adminPages, {
     prefix: '/admin',
     db,
-    catalogue: config ? catalogueOf(config) : new Catalogue({}),
+    catalogue,
     token: adminToken,
     frontendBaseUrl,
     ...(adminLoginRateLimit !== undefined ? { loginRateLimit: adminLoginRateLimit } : {}),

@@ -1,37 +1,51 @@
 // POST /webhooks/mailjet: Mailjet's event callbacks (one event, or an array when
 // grouped). Authenticated by a shared secret given as the Basic auth password of
 // the webhook URL (https://mailroom:SECRET@host/webhooks/mailjet, as Mailjet's
-// dashboard allows). Any malformed event rejects the whole batch: nothing stored.
-// An event received before (a replay) is ignored; a bounce or complaint about an
-// address mailroom never mailed is stored but suppresses nothing (see
-// src/suppression/provider-events.ts). Replies never carry internal error text.
+// dashboard allows). Any malformed event rejects the whole batch with a 400 that
+// names the field: nothing stored. Each event is matched to its outbox row (by
+// CustomID, else by MessageID) or stored unmatched; an event received before (a
+// replay) is ignored; a bounce or complaint about an address mailroom never mailed
+// is stored but suppresses nothing (see src/suppression/provider-events.ts).
+// mailroom_provider_events_total counts the events newly stored, never a replay.
+// Replies never carry internal error text.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '../db/connect.ts';
 import { isValidAddress } from '../outbox/validate.ts';
+import { countProviderEvent } from '../metrics/provider-events-counter.ts';
 import { recordProviderEvents, type ProviderEvent } from '../suppression/provider-events.ts';
 
 export interface WebhookOptions {
   db: Db;
   /** MAILJET_WEBHOOK_SECRET; without it the route answers 404 (not configured). */
   mailjetSecret?: string | undefined;
+  /** Template -> opt-out category (the config's non-essential templates): an `unsub` event about such a row is an opt-out. */
+  categories?: ReadonlyMap<string, string>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** 9999-12-31T23:59:59Z: a later `time` is no date JavaScript or PostgreSQL can store. */
+const LAST_TIME = 253_402_300_799;
+
 // Mailjet's documented fields; others are kept in the stored payload as they came.
+// `sent` is Mailjet's delivery report (the receiving server accepted the message):
+// Mailjet sends no event called `delivered`.
 const mailjetEvent = z
   .object({
     event: z.enum(['sent', 'open', 'click', 'bounce', 'spam', 'blocked', 'unsub']),
-    time: z.number().int().positive(),
+    time: z.number().int().positive().max(LAST_TIME, 'is not a Unix time in seconds'),
     email: z.string().refine(isValidAddress, 'is not an email address'),
     MessageID: z.union([z.number(), z.string()]).optional(),
+    /** The older spelling of MessageID, in grouped `sent` events. */
+    mj_message_id: z.union([z.number(), z.string()]).optional(),
     CustomID: z.string().optional(),
     hard_bounce: z.boolean().optional(),
     error: z.string().optional(),
     error_related_to: z.string().optional(),
     source: z.string().optional(),
+    smtp_reply: z.string().optional(),
   })
   .loose();
 
@@ -96,7 +110,7 @@ function secretMatches(header: string | undefined, secret: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { db, mailjetSecret }) => {
+export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { db, mailjetSecret, categories }) => {
   // Scoped to this plugin: other routes keep Fastify's own JSON parser.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
@@ -137,22 +151,26 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { d
     if (unstorable) {
       return errorReply(reply, 400, 'invalid_payload', 'contains a NUL character or a lone surrogate, which cannot be stored', unstorable.join('.'));
     }
-    const events = received.map(
-      (e): ProviderEvent => ({
+    const events = received.map((e): ProviderEvent => {
+      const messageId = e.MessageID ?? e.mj_message_id;
+      return {
         provider: 'mailjet',
         event: e.event,
         address: e.email,
         outboxId: e.CustomID && UUID.test(e.CustomID) ? e.CustomID.toLowerCase() : null,
-        providerMessageId: e.MessageID === undefined ? null : String(e.MessageID),
+        providerMessageId: messageId === undefined || messageId === '' ? null : String(messageId),
         hard: e.event === 'bounce' ? (e.hard_bounce ?? false) : null,
-        reason: e.error ?? e.source ?? null,
+        // Why: a bounce's or block's error, a complaint's feedback loop, a delivery's SMTP reply.
+        reason: e.error ?? e.source ?? e.smtp_reply ?? null,
         occurredAt: new Date(e.time * 1000),
         payload: e,
-      }),
-    );
-    const result = await recordProviderEvents(db.kysely, events);
-    const counts = { stored: result.stored, duplicates: result.duplicates, suppressed: result.suppressed.length, notMailed: result.notMailed };
-    request.log.info(counts, 'mailjet events recorded');
+      };
+    });
+    const result = await recordProviderEvents(db.kysely, events, categories);
+    // Committed: count what is new (a replay adds nothing), by the row's template.
+    for (const stored of result.events) countProviderEvent(stored.template, stored.event);
+    const counts = { stored: result.stored, duplicates: result.duplicates, suppressed: result.suppressed.length, notMailed: result.notMailed, optedOut: result.optedOut };
+    request.log.info({ ...counts, unmatched: result.events.filter((e) => e.outboxId === null).length }, 'mailjet events recorded');
     return counts;
   });
 };

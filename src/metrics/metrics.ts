@@ -5,6 +5,7 @@
 // ./database-gauges.ts.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { enqueuedCounts } from './enqueued-counter.ts';
+import { providerEventCounts } from './provider-events-counter.ts';
 
 /** One settled attempt, as the sender recorded it. */
 export interface AttemptObservation {
@@ -38,6 +39,19 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     collect() {
       this.reset();
       for (const [template, n] of enqueuedCounts()) this.inc({ template }, n);
+    },
+  });
+
+  // The webhook counts into a module-level map too (./provider-events-counter.ts):
+  // only events newly stored, so a replayed batch adds nothing.
+  new Counter({
+    name: 'mailroom_provider_events_total',
+    help: 'Provider events (Mailjet: sent, bounce, blocked, spam, unsub, open, click) stored by this process\'s webhook, by the template of their row ("(unmatched)": none) and type; replays are not counted.',
+    labelNames: ['template', 'type'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { template, type, n } of providerEventCounts()) this.inc({ template, type }, n);
     },
   });
 

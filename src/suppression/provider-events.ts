@@ -4,10 +4,18 @@
 // Each event is kept once: one that has the key of an event already stored
 // (mailroom.delivery_event_key, migrations/0008) is a replay, whether the provider
 // retried or someone resent an old request, and is ignored, so a replayed complaint
-// cannot put back an address an operator has just lifted. A hard bounce or a
-// complaint suppresses its address only when mailroom mailed it: the event names
-// an outbox row to that address (Mailjet's CustomID), or an outbox row to that
-// address exists. Others are stored, for the record, and suppress nothing.
+// cannot put back an address an operator has just lifted, and nothing counts it twice.
+//
+// Each event is matched to the outbox row it is about: the row its CustomID names
+// (mailroom sends the outbox id), else the one row whose sent attempt got its
+// provider message id (Mailjet's MessageID). An event that matches no row (another
+// application's CustomID, a row since purged) is stored unmatched, outbox_id null.
+//
+// A hard bounce or a complaint suppresses its address only when mailroom mailed it:
+// the event's row is to that address, or an outbox row to that address exists.
+// One about an address never mailed is stored, for the record, and suppresses
+// nothing; so are the other events (sent, blocked, soft bounces, opens, clicks,
+// unsubscribes).
 //
 // Addresses are compared and stored in one form, normalizeAddress() here and
 // mailroom.normalize_address() in SQL (see ./address.ts).
@@ -19,13 +27,24 @@ export interface ProviderEvent {
   provider: 'mailjet';
   event: string;
   address: string;
+  /** The outbox row the event names (Mailjet's CustomID, when it is a UUID); null when it names none. */
   outboxId: string | null;
+  /** The provider's id of the message (Mailjet's MessageID): matches the event to its row when outboxId does not. */
   providerMessageId: string | null;
   /** For bounces: a permanent failure (the address does not exist). */
   hard: boolean | null;
   reason: string | null;
   occurredAt: Date | null;
   payload: unknown;
+}
+
+/** One event newly stored, with what it was matched to. */
+export interface StoredProviderEvent {
+  event: string;
+  /** The outbox row it was matched to, null when none. */
+  outboxId: string | null;
+  /** That row's template (null when unmatched). */
+  template: string | null;
 }
 
 export interface RecordedEvents {
@@ -37,6 +56,10 @@ export interface RecordedEvents {
   suppressed: string[];
   /** Hard bounces and complaints about addresses mailroom never mailed: stored, suppressing nothing. */
   notMailed: number;
+  /** Unsubscribe events that opted their address out of the row's category (new opt-outs). */
+  optedOut: number;
+  /** The events newly stored, in the order received: what a counter of events counts (never a replay). */
+  events: StoredProviderEvent[];
 }
 
 /** Hard bounces and spam complaints stop all later mail to the address. */
@@ -52,26 +75,50 @@ interface StoredEvent {
   hard: boolean | null;
   address: string;
   outbox_id: string | null;
+  template: string | null;
 }
 
-export async function recordProviderEvents(db: Kysely<Database>, events: ProviderEvent[]): Promise<RecordedEvents> {
-  if (events.length === 0) return { stored: 0, duplicates: 0, suppressed: [], notMailed: 0 };
+/**
+ * `categories` (template -> opt-out category, the config's non-essential templates):
+ * a provider's unsubscribe about a row of such a template lands in mailroom.opt_out,
+ * as the one-click link does.
+ */
+export async function recordProviderEvents(db: Kysely<Database>, events: ProviderEvent[], categories: ReadonlyMap<string, string> = new Map()): Promise<RecordedEvents> {
+  if (events.length === 0) return { stored: 0, duplicates: 0, suppressed: [], notMailed: 0, optedOut: 0, events: [] };
   const column = <T>(pick: (e: ProviderEvent) => T) => events.map(pick);
   return db.transaction().execute(async (trx) => {
     // In the order received; a repeat, even within this batch, is skipped by the unique key.
+    // The row an event is about: the one its CustomID names, if it exists; else the
+    // only row with a sent attempt of that provider message id
+    // (delivery_attempt_provider_message_idx); else none.
     const { rows: stored } = await sql<StoredEvent>`
-      insert into mailroom.delivery_event
-             (provider, event, address, outbox_id, provider_message_id, hard, reason, occurred_at, payload, event_key)
-      select e.provider, e.event, e.address, e.outbox_id, e.provider_message_id, e.hard, e.reason, e.occurred_at, e.payload,
-             mailroom.delivery_event_key(e.provider, e.payload)
-        from unnest(${column((e) => e.provider)}::text[], ${column((e) => e.event)}::text[], ${column((e) => e.address)}::text[],
-                    ${column((e) => e.outboxId)}::uuid[], ${column((e) => e.providerMessageId)}::text[], ${column((e) => e.hard)}::boolean[],
-                    ${column((e) => e.reason)}::text[], ${column((e) => e.occurredAt)}::timestamptz[],
-                    ${column((e) => JSON.stringify(e.payload))}::jsonb[])
-             with ordinality as e(provider, event, address, outbox_id, provider_message_id, hard, reason, occurred_at, payload, n)
-       order by e.n
-          on conflict (provider, event_key) do nothing
-      returning provider, event, hard, address, outbox_id`.execute(trx);
+      with received as (
+        select e.*
+          from unnest(${column((e) => e.provider)}::text[], ${column((e) => e.event)}::text[], ${column((e) => e.address)}::text[],
+                      ${column((e) => e.outboxId)}::uuid[], ${column((e) => e.providerMessageId)}::text[], ${column((e) => e.hard)}::boolean[],
+                      ${column((e) => e.reason)}::text[], ${column((e) => e.occurredAt)}::timestamptz[],
+                      ${column((e) => JSON.stringify(e.payload))}::jsonb[])
+               with ordinality as e(provider, event, address, named_id, provider_message_id, hard, reason, occurred_at, payload, n)
+      ), matched as (
+        select r.*,
+               coalesce((select o.id from mailroom.outbox o where o.id = r.named_id),
+                        (select (array_agg(distinct a.outbox_id))[1] from mailroom.delivery_attempt a
+                          where a.provider_message_id = r.provider_message_id and a.outcome = 'sent'
+                         having count(distinct a.outbox_id) = 1)) as outbox_id
+          from received r
+      ), inserted as (
+        insert into mailroom.delivery_event
+               (provider, event, address, outbox_id, provider_message_id, hard, reason, occurred_at, payload, event_key)
+        select m.provider, m.event, m.address, m.outbox_id, m.provider_message_id, m.hard, m.reason, m.occurred_at, m.payload,
+               mailroom.delivery_event_key(m.provider, m.payload)
+          from matched m
+         order by m.n
+            on conflict (provider, event_key) do nothing
+        returning id, provider, event, hard, address, outbox_id
+      )
+      select i.provider, i.event, i.hard, i.address, i.outbox_id, o.template
+        from inserted i left join mailroom.outbox o on o.id = i.outbox_id
+       order by i.id`.execute(trx);
 
     const suppressing = stored.flatMap((e) => {
       const reason = suppressionReason(e);
@@ -101,11 +148,30 @@ export async function recordProviderEvents(db: Kysely<Database>, events: Provide
         )
         select address, mailed from judged order by n`.execute(trx));
     }
+    const optOuts = stored.flatMap((e) => {
+      const category = e.event === 'unsub' && e.template ? categories.get(e.template) : undefined;
+      return category ? [{ address: e.address, category }] : [];
+    });
+    let optedOut = 0;
+    if (optOuts.length > 0) {
+      const { rows } = await sql<{ n: number }>`
+        with added as (
+          insert into mailroom.opt_out (address, category, source)
+          select distinct mailroom.normalize_address(o.address), o.category, 'provider'
+            from unnest(${optOuts.map((o) => o.address)}::text[], ${optOuts.map((o) => o.category)}::text[]) as o(address, category)
+              on conflict do nothing
+          returning 1
+        )
+        select count(*)::int as n from added`.execute(trx);
+      optedOut = rows[0]!.n;
+    }
     return {
       stored: stored.length,
       duplicates: events.length - stored.length,
+      optedOut,
       suppressed: [...new Set(judged.filter((j) => j.mailed).map((j) => j.address))],
       notMailed: judged.filter((j) => !j.mailed).length,
+      events: stored.map((e) => ({ event: e.event, outboxId: e.outbox_id, template: e.template })),
     };
   });
 }

@@ -5,7 +5,9 @@
 import type { ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { OutboxStatus } from '../../db/types.ts';
-import { CANCELLABLE, REPLAYABLE, STATUSES, type BulkAction, type listPage, type overview, type showRow } from '../outbox-admin.ts';
+import {
+  CANCELLABLE, EVENTS_SHOWN, REPLAYABLE, STATUSES, timelineOf, type BulkAction, type listPage, type overview, type showRow, type TimelineEntry,
+} from '../outbox-admin.ts';
 
 export const BASE = '/admin';
 
@@ -64,6 +66,7 @@ function Layout({ title, csrf, children }: { title: string; csrf?: string; child
               <a href={`${BASE}`}>Overview</a>
               <a href={`${BASE}/outbox`}>Outbox</a>
               <a href={`${BASE}/suppression`}>Suppression list</a>
+              <a href={`${BASE}/opt-outs`}>Opt-outs</a>
             </nav>
             <form method="post" action={`${BASE}/logout`}>
               <Csrf token={csrf} />
@@ -303,6 +306,67 @@ export function ListPage({
 
 type Shown = NonNullable<Awaited<ReturnType<typeof showRow>>>;
 
+/** One timeline entry's cells: what happened, its result, code, duration and detail. */
+function timelineCells(entry: TimelineEntry): { what: string; result: string; code: string; took: string; detail: string } {
+  switch (entry.kind) {
+    case 'enqueued':
+      return { what: 'enqueued', result: '', code: '', took: '', detail: '' };
+    case 'attempt':
+      return {
+        what: `attempt ${entry.attempt}`,
+        result: `${entry.transport} ${entry.outcome}${entry.errorClass ? ` (${entry.errorClass})` : ''}`,
+        code: entry.responseCode === null ? '' : String(entry.responseCode),
+        took: `${entry.durationMs} ms`,
+        detail: entry.detail ?? '',
+      };
+    case 'event':
+      return {
+        what: `${entry.provider} ${entry.event}`,
+        result: `${entry.eventKind}${entry.hard === null ? '' : entry.hard ? ' (hard)' : ' (soft)'}`,
+        code: '',
+        took: '',
+        detail: `${entry.detail ?? ''}${entry.address ? ` (to ${entry.address})` : ''}`,
+      };
+  }
+}
+
+/** The row's story in time order: enqueued, each attempt, each provider event (see timelineOf). */
+function Timeline({ entries, moreEvents }: { entries: TimelineEntry[]; moreEvents: boolean }) {
+  return (
+    <>
+      <h2>Timeline</h2>
+      <table data-testid="timeline">
+        <thead>
+          <tr>
+            <th>at (UTC)</th>
+            <th>what</th>
+            <th>result</th>
+            <th className="num">code</th>
+            <th className="num">took</th>
+            <th>detail</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((entry, i) => {
+            const cells = timelineCells(entry);
+            return (
+              <tr key={i} data-kind={entry.kind}>
+                <td className="mono" data-col="at">{time(entry.at)}</td>
+                <td data-col="what">{cells.what}</td>
+                <td>{cells.result}</td>
+                <td className="num">{cells.code}</td>
+                <td className="num">{cells.took}</td>
+                <td className="muted">{cells.detail}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {moreEvents ? <p className="muted">Only the first {EVENTS_SHOWN} provider events are shown: see mailroom.provider_events.</p> : null}
+    </>
+  );
+}
+
 export function RowPage({
   row,
   attempts,
@@ -391,6 +455,7 @@ export function RowPage({
           </pre>
         </dd>
       </dl>
+      <Timeline entries={timelineOf({ row, attempts })} moreEvents={row.moreEvents} />
       <h2>Attempts</h2>
       {attempts.length === 0 ? (
         <p className="muted">No attempts yet.</p>
@@ -590,6 +655,62 @@ export function SuppressionPage({
           </a>
         </div>
       ) : null}
+    </Layout>
+  );
+}
+
+/** mailroom.opt_out: who unsubscribed from which category (one-click link, provider event, by hand). */
+export function OptOutsPage({ rows, q, csrf, notice }: { rows: { address: string; category: string; source: string; created_at: Date }[]; q: string; csrf: string; notice?: string }) {
+  return (
+    <Layout title="Opt-outs" csrf={csrf}>
+      <h1>Opt-outs</h1>
+      <p className="muted">
+        Addresses that unsubscribed from a category of non-essential email (digests, alerts, reminders): later emails of that category to them end
+        suppressed. Account and security emails still reach them.
+      </p>
+      {notice ? <p className="notice">{notice}</p> : null}
+      <form className="filters" method="get" action={`${BASE}/opt-outs`}>
+        <label>
+          address
+          <input type="email" name="q" defaultValue={q} />
+        </label>
+        <button type="submit">Search</button>
+      </form>
+      {rows.length === 0 ? (
+        <p className="notice">No opt-outs{q ? ' for this address' : ''}.</p>
+      ) : (
+        <table data-testid="opt-outs">
+          <thead>
+            <tr>
+              <th>address</th>
+              <th>category</th>
+              <th>source</th>
+              <th>since (UTC)</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={`${r.address} ${r.category}`}>
+                <td>{r.address}</td>
+                <td>{r.category}</td>
+                <td>{r.source}</td>
+                <td className="mono">{time(r.created_at)}</td>
+                <td>
+                  <form method="post" action={`${BASE}/opt-outs/remove`}>
+                    <Csrf token={csrf} />
+                    <input type="hidden" name="address" value={r.address} />
+                    <input type="hidden" name="category" value={r.category} />
+                    <button type="submit" className="secondary">
+                      Remove
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </Layout>
   );
 }

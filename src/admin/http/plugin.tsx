@@ -22,13 +22,15 @@ import { ValidationError } from '../../errors.ts';
 import { isValidAddress } from '../../outbox/validate.ts';
 import type { Catalogue } from '../../templates/catalogue.ts';
 import { addSuppression, removeSuppression, suppressionPage } from '../../suppression/provider-events.ts';
+import { CATEGORY } from '../../unsubscribe/category.ts';
+import { listOptOuts, removeOptOut } from '../../unsubscribe/opt-outs.ts';
 import {
   cancelFilter, cancelRow, checkId, checkStatus, countBulk, CountChangedError, decodeCursor, listPage, overview, replayFilter,
   replayIds, showRow, type BulkAction, type RowFilter,
 } from '../outbox-admin.ts';
 import { maskProps, renderMasked } from '../preview.ts';
 import {
-  BASE, BulkDonePage, ConfirmPage, ListPage, LoginPage, MessagePage, OverviewPage, page, RowPage, SuppressionPage, type FilterValues,
+  BASE, BulkDonePage, ConfirmPage, ListPage, LoginPage, MessagePage, OptOutsPage, OverviewPage, page, RowPage, SuppressionPage, type FilterValues,
 } from './pages.tsx';
 import {
   clearedSessionCookie, cookie, LOGIN_COOKIE, parseCookies, SESSION_COOKIE, sessionCookie, sessionKeys, tokenMatches,
@@ -164,6 +166,11 @@ const SUPPRESSION_NOTICES: Record<string, string> = {
   'already-there': 'That address was already on the suppression list.',
   removed: 'Address removed from the suppression list.',
   'not-there': 'That address was not on the suppression list.',
+};
+
+const OPT_OUT_NOTICES: Record<string, string> = {
+  removed: 'Opt-out removed: that address gets this category of email again.',
+  'not-there': 'That address had not opted out of that category.',
 };
 
 export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options) => {
@@ -409,6 +416,24 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
       const removed = await removeSuppression(db.kysely, field(request.body, 'address').trim());
       request.log.info({ removed }, 'admin suppression remove');
       return reply.redirect(`${BASE}/suppression?notice=${removed ? 'removed' : 'not-there'}`, 303);
+    });
+
+    signedIn.get('/opt-outs', async (request, reply) => {
+      const q = field(request.query, 'q').trim();
+      if (q && !isValidAddress(q)) throw new ValidationError('q', `"${q}" is not an email address`);
+      const rows = await listOptOuts(db.pool, { ...(q ? { address: q } : {}), limit: 500 });
+      const notice = OPT_OUT_NOTICES[field(request.query, 'notice')];
+      return html(reply, page(<OptOutsPage rows={rows} q={q} csrf={csrf(request)} {...(notice ? { notice } : {})} />));
+    });
+
+    signedIn.post('/opt-outs/remove', async (request, reply) => {
+      const address = field(request.body, 'address').trim();
+      const category = field(request.body, 'category').trim();
+      if (!isValidAddress(address)) throw new ValidationError('address', `"${address}" is not an email address`);
+      if (!CATEGORY.test(category)) throw new ValidationError('category', 'must be a category name (a-z, 0-9, -)');
+      const removed = await removeOptOut(db.pool, address, category);
+      request.log.info({ removed, category }, 'admin opt-out remove');
+      return reply.redirect(`${BASE}/opt-outs?notice=${removed ? 'removed' : 'not-there'}`, 303);
     });
   });
 };

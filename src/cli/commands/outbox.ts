@@ -4,7 +4,8 @@
 import { databaseOptionsFromEnv, loadConfig } from '../env.ts';
 import { connect, type Db } from '../../db/connect.ts';
 import {
-  cancelFilter, cancelRow, checkId, checkStatus, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, type RowFilter,
+  cancelFilter, cancelRow, checkId, checkStatus, EVENTS_SHOWN, listRows, parseDuration, replayFilter, replayIds, showRow, statusCounts, timelineOf,
+  type RowFilter, type TimelineEntry,
 } from '../../admin/outbox-admin.ts';
 import { maskProps } from '../../admin/preview.ts';
 import { catalogueOf } from '../../templates/catalogue.ts';
@@ -76,14 +77,36 @@ export async function listCommand(flags: FilterFlags & { limit?: string; json?: 
   });
 }
 
+/** One timeline entry as a line: a label, the time, then what happened. Each value went through printable(). */
+function timelineLine(entry: TimelineEntry): string {
+  const at = entry.at.toISOString();
+  switch (entry.kind) {
+    case 'enqueued':
+      return `  ${'enqueued'.padEnd(10)} ${at}`;
+    case 'attempt':
+      return (
+        `  ${`#${entry.attempt}`.padEnd(10)} ${at}  ${`${entry.durationMs} ms`.padStart(8)}  ` +
+        `${printable(entry.transport)} ${printable(entry.outcome)}${entry.errorClass ? ` (${printable(entry.errorClass)})` : ''}` +
+        `${entry.responseCode ? ` ${entry.responseCode}` : ''} ${printable(entry.detail ?? '')}`
+      ).trimEnd();
+    case 'event': {
+      const what = `${printable(entry.event)}${entry.hard === null ? '' : entry.hard ? ' (hard)' : ' (soft)'}`;
+      const about = entry.address ? ` to ${printable(entry.address)}` : '';
+      return `  ${printable(entry.provider).padEnd(10)} ${at}  ${what.padEnd(13)} ${printable(entry.detail ?? '')}${about}`.trimEnd();
+    }
+  }
+}
+
 export async function showCommand(id: string, flags: { json?: boolean; config?: string }): Promise<void> {
   const catalogue = catalogueOf((await loadConfigFile(flags.config)).config);
   await withDb(async (db) => {
     const found = await showRow(db.kysely, id);
     if (!found) throw new ValidationError('id', `no outbox row ${id}`);
+    const { events, moreEvents, ...row } = found.row;
+    const timeline = timelineOf(found);
     // Sensitive props (token links) are masked here too: terminals end up in screenshots.
-    const props = maskProps(catalogue, found.row.template, found.row.props, '[sensitive]');
-    const shown = { row: { ...found.row, props }, attempts: found.attempts };
+    const props = maskProps(catalogue, row.template, row.props, '[sensitive]');
+    const shown = { row: { ...row, props }, attempts: found.attempts, events, moreEvents, timeline };
     if (flags.json) return print(JSON.stringify(shown));
     const r = shown.row;
     print(
@@ -98,12 +121,11 @@ export async function showCommand(id: string, flags: { json?: boolean; config?: 
         `last error  ${printable(r.last_error ?? '-')}`,
         // JSON escapes C0 itself, not DEL, C1 or U+2028/2029.
         `props       ${printable(JSON.stringify(r.props))}`,
-        `attempts:`,
-        ...shown.attempts.map(
-          (a) =>
-            `  #${a.attempt} ${a.started_at.toISOString()} ${printable(a.transport)} ${printable(a.outcome)}${a.error_class ? ` (${printable(a.error_class)})` : ''}` +
-            `${a.response_code ? ` ${a.response_code}` : ''} ${printable(a.response ?? a.error_message ?? '')}`,
-        ),
+        // In time order: the enqueue, each attempt (#n, its duration, transport,
+        // outcome, code, response), each provider event (its type and detail).
+        `timeline:`,
+        ...timeline.map(timelineLine),
+        ...(moreEvents ? [`  (only the first ${EVENTS_SHOWN} provider events are shown: see mailroom.provider_events)`] : []),
       ].join('\n'),
     );
   });
