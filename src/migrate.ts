@@ -4,7 +4,7 @@
 import type { MailroomConfig } from './define-config.ts';
 import { connect, resolveDatabaseOptions, type DatabaseOptions } from './db/connect.ts';
 import { migrateSchema, withMigrationLock } from './db/migrate.ts';
-import { createBoss, ensureSendQueue } from './queue/boss.ts';
+import { SendQueue } from './queue/send-queue.ts';
 import { catalogueOf } from './templates/catalogue.ts';
 import { syncTemplateCatalogue } from './templates/sync.ts';
 
@@ -40,13 +40,13 @@ export async function migrate({ databaseUrl, config, appMigrations = true, datab
     return await withMigrationLock(db.kysely, async (locked) => {
       const applied = await migrateSchema(locked);
       await syncTemplateCatalogue(locked, catalogueOf(config));
-      const boss = createBoss(databaseUrl, { database });
-      boss.on('error', () => {}); // start() rejects on the errors that matter here
-      await boss.start();
+      // start() rejects on the errors that matter here; pg-boss's others are ignored.
+      const queue = SendQueue.create(databaseUrl, { database });
       try {
-        await ensureSendQueue(boss);
+        await queue.start();
+        await queue.ensure();
       } finally {
-        await boss.stop({ graceful: false, close: true });
+        await queue.stop({ graceful: false });
       }
       if (appMigrations && config.migrate) applied.push(...((await config.migrate({ databaseUrl })) ?? []));
       return { applied };

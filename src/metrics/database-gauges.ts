@@ -6,7 +6,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect.ts';
-import { SEND_QUEUE } from '../queue/boss.ts';
+import { SEND_QUEUE, sendJobCounts } from '../queue/send-queue.ts';
 
 const BACKLOG_STATUSES = ['pending', 'queued', 'sending', 'retrying'] as const;
 
@@ -31,8 +31,7 @@ async function readSnapshot(db: Db): Promise<Snapshot> {
                                          where status in ('pending', 'queued', 'sending', 'retrying')))::float8 as oldest,
            extract(epoch from now() - (select min(send_after) from mailroom.outbox
                                          where status in ('pending', 'retrying') and send_after <= now()))::float8 as lag`.execute(db.kysely);
-  const { rows: jobs } = await sql<{ state: string; count: string }>`
-    select state::text, count(*) as count from pgboss.job where name = ${SEND_QUEUE} group by state`.execute(db.kysely);
+  const jobs = await sendJobCounts(db.kysely);
   const { rows: paused } = await sql<{ key: string }>`
     select key from mailroom.rate_limit where paused_until > now()`.execute(db.kysely);
   return {
@@ -40,7 +39,7 @@ async function readSnapshot(db: Db): Promise<Snapshot> {
     rows: new Map(counts.map((r) => [r.status, Number(r.count)])),
     oldestPendingSeconds: Math.max(0, ages[0]?.oldest ?? 0),
     relayLagSeconds: Math.max(0, ages[0]?.lag ?? 0),
-    jobs: new Map(jobs.map((r) => [r.state, Number(r.count)])),
+    jobs,
   };
 }
 

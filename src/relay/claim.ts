@@ -2,8 +2,7 @@
 // queued. Both writes commit together, so a row is never queued without a job nor
 // a job left without its row.
 import type pg from 'pg';
-import type { PgBoss } from 'pg-boss';
-import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
+import type { SendQueue } from '../queue/send-queue.ts';
 
 // Reads only outbox_due_idx (partial: pending and retrying rows), in the order the
 // index keeps, so the cost follows the backlog and not the table's history.
@@ -31,24 +30,17 @@ export interface ClaimedRow {
 
 export async function claimDueRows(
   client: pg.ClientBase,
-  boss: PgBoss,
+  queue: SendQueue,
   options: { batchSize: number; jobTimeoutSeconds: number },
 ): Promise<ClaimedRow[]> {
   await client.query('begin');
   try {
     const { rows: claimed } = await client.query<ClaimedRow>(CLAIM_DUE_ROWS, [options.batchSize]);
-    if (claimed.length > 0) {
-      await boss.insert(
-        SEND_QUEUE,
-        claimed.map((row) => ({
-          id: row.job_id,
-          data: { outboxId: row.id } satisfies SendJobData,
-          priority: row.priority,
-          expireInSeconds: options.jobTimeoutSeconds,
-        })),
-        { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values) } },
-      );
-    }
+    await queue.publish(
+      client,
+      claimed.map((row) => ({ outboxId: row.id, jobId: row.job_id, priority: row.priority })),
+      options.jobTimeoutSeconds,
+    );
     await client.query('commit');
     return claimed;
   } catch (error) {

@@ -4,14 +4,14 @@
 // waits a few milliseconds for the relay, not half an idle poll; otherwise it
 // sleeps RELAY_POLL_MS, so an idle system costs one indexed query per poll.
 import type pg from 'pg';
-import type { PgBoss } from 'pg-boss';
+import type { SendQueue } from '../queue/send-queue.ts';
 import type { Logger } from 'pino';
 import { claimDueRows } from './claim.ts';
 
 export interface RelayOptions {
   /** A pool from connect() (src/db/connect.ts), which listens for errors on checked-out clients. */
   pool: pg.Pool;
-  boss: PgBoss;
+  queue: SendQueue;
   logger: Logger;
   pollMs: number;
   /** The sleep between claims while mail is flowing (at most pollMs). */
@@ -59,7 +59,7 @@ export function startRelay(options: RelayOptions): Relay {
         const client = await options.pool.connect();
         let failed: Error | undefined;
         try {
-          const rows = await claimDueRows(client, options.boss, {
+          const rows = await claimDueRows(client, options.queue, {
             batchSize: options.batchSize,
             jobTimeoutSeconds: options.jobTimeoutSeconds,
           });

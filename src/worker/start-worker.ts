@@ -7,7 +7,7 @@ import type { MailroomConfig } from '../define-config.ts';
 import { connect, resolveDatabaseOptions, waitForDatabase, type DatabaseOptions, type Db } from '../db/connect.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { createBoss } from '../queue/boss.ts';
+import { SendQueue } from '../queue/send-queue.ts';
 import { catalogueOf } from '../templates/catalogue.ts';
 import type { Transport } from '../transports/transport.ts';
 import { resolveWorkerSettings, type WorkerSettingsInput } from './settings.ts';
@@ -97,22 +97,21 @@ export async function startWorkerParts(options: WorkerOptions): Promise<{ loops:
     await options.transport.close().catch(() => {});
     throw error;
   }
-  const boss = createBoss(options.databaseUrl, { supervise: true, database });
-  boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
+  const queue = SendQueue.create(options.databaseUrl, { supervise: true, database, onError: (error) => logger.error({ err: error }, 'pg-boss error') });
   let worker: Worker;
   try {
-    await boss.start();
+    await queue.start();
     worker = await runWorker({
       settings,
       catalogue,
       db,
-      boss,
+      queue,
       transport: options.transport,
       logger,
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
   } catch (error) {
-    await settlesWithin(boss.stop({ graceful: false, close: true }).catch(() => {}), CLOSE_POOL_MS);
+    await settlesWithin(queue.stop({ graceful: false }).catch(() => {}), CLOSE_POOL_MS);
     await closeWithin(db, CLOSE_POOL_MS);
     await options.transport.close().catch(() => {});
     throw error;

@@ -3,7 +3,7 @@
 // longer than its expiry (the worker died mid-batch). Without it, a crash would
 // leave rows `queued` or `sending` for ever.
 import type pg from 'pg';
-import { SEND_QUEUE } from '../queue/boss.ts';
+import { JOB_CANNOT_DELIVER } from '../queue/send-queue.ts';
 
 // A row lost while `sending` may have been delivered: that try is recorded as an
 // ambiguous attempt, so a duplicate at the recipient is explained in the audit
@@ -13,11 +13,8 @@ const SWEEP = `
   with lost as (
     select o.id, o.status, o.attempts, o.max_attempts
       from mailroom.outbox o
-      left join pgboss.job j on j.name = $1 and j.id = o.job_id
      where o.status in ('queued', 'sending')
-       and (j.id is null
-            or j.state in ('completed', 'failed', 'cancelled')
-            or (j.state = 'active' and j.started_on + j.expire_seconds * interval '1 second' < now()))
+       and ${JOB_CANNOT_DELIVER}
      limit 1000
        for update of o skip locked
   ), attempts as (
@@ -36,6 +33,6 @@ const SWEEP = `
   returning o.id, lost.status as was`;
 
 export async function sweepLostRows(pool: pg.Pool): Promise<{ requeued: number; fromSending: number }> {
-  const { rows } = await pool.query<{ id: string; was: string }>(SWEEP, [SEND_QUEUE]);
+  const { rows } = await pool.query<{ id: string; was: string }>(SWEEP);
   return { requeued: rows.length, fromSending: rows.filter((r) => r.was === 'sending').length };
 }

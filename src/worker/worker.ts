@@ -1,10 +1,9 @@
 // `mailroom worker`: relay, sender and sweeper in one process. Run as many such
 // processes as you like; they coordinate only through PostgreSQL.
-import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { SEND_QUEUE, type SendJobData } from '../queue/boss.ts';
+import type { SendQueue } from '../queue/send-queue.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import type { Transport } from '../transports/transport.ts';
@@ -17,7 +16,7 @@ export interface WorkerDeps {
   settings: WorkerSettings;
   catalogue: Catalogue;
   db: Db;
-  boss: PgBoss;
+  queue: SendQueue;
   transport: Transport;
   logger: Logger;
   metrics?: Metrics;
@@ -44,7 +43,7 @@ export interface Worker {
  */
 export const STOP_AFTER_GRACE_MS = 3_000;
 
-export async function runWorker({ settings, catalogue, db, boss, transport, logger, metrics }: WorkerDeps): Promise<Worker> {
+export async function runWorker({ settings, catalogue, db, queue, transport, logger, metrics }: WorkerDeps): Promise<Worker> {
   let stopping = false;
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
@@ -69,43 +68,26 @@ export async function runWorker({ settings, catalogue, db, boss, transport, logg
   const staging = describeStagingRules(settings.staging);
   if (staging) logger.warn({ staging: settings.staging }, staging);
 
-  // One pg-boss worker per unit of concurrency, each with its own id, so the relay
-  // can wake them all (notifyWorker wakes one id).
-  const workerIds: string[] = [];
-  for (let i = 0; i < settings.concurrency; i++) {
-    workerIds.push(
-      await boss.work<SendJobData>(
-        SEND_QUEUE,
-        // burstWhenBatchFull: a full batch means more is waiting; fetch again at once
-        // instead of idling out the poll (measured: 200/s without it, see docs/performance.md).
-        { batchSize: settings.batchSize, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true },
-        async (jobs) => {
-          const batch = sendBatch(
-            senderOptions,
-            jobs.map((job) => ({ outboxId: job.data.outboxId, jobId: job.id })),
-          );
-          inFlight.add(batch);
-          try {
-            await batch;
-          } finally {
-            inFlight.delete(batch);
-          }
-        },
-      ),
-    );
-  }
+  // One consumer per unit of concurrency, each sending one batch at a time.
+  await queue.consume({ consumers: settings.concurrency, batchSize: settings.batchSize }, async (jobs) => {
+    const batch = sendBatch(senderOptions, jobs);
+    inFlight.add(batch);
+    try {
+      await batch;
+    } finally {
+      inFlight.delete(batch);
+    }
+  });
 
   const relay: Relay = startRelay({
     pool: db.pool,
-    boss,
+    queue,
     logger,
     pollMs: settings.relay.pollMs,
     busyPollMs: settings.relay.busyPollMs,
     batchSize: settings.relay.batchSize,
     jobTimeoutSeconds: settings.jobTimeoutSeconds,
-    onQueued: () => {
-      for (const id of workerIds) boss.notifyWorker(id);
-    },
+    onQueued: () => queue.wake(),
   });
 
   let sweeperLastRunAt = Date.now();
@@ -132,7 +114,7 @@ export async function runWorker({ settings, catalogue, db, boss, transport, logg
         clearInterval(sweeper);
         // Stop fetching and claiming at once, without waiting on PostgreSQL: the relay may
         // be inside a claim, and the sends in flight get the whole grace period meanwhile.
-        const offWork = boss.offWork(SEND_QUEUE, { wait: false }).catch(() => {});
+        const offWork = queue.stopConsuming();
         const relayStopped = relay.stop();
         const drained = await waitFor(Promise.allSettled([...inFlight]), settings.shutdownGraceMs);
         if (!drained) {
@@ -149,7 +131,7 @@ export async function runWorker({ settings, catalogue, db, boss, transport, logg
           (async () => {
             await Promise.allSettled([...inFlight]);
             await Promise.all([relayStopped, offWork]);
-            await boss.stop({ graceful: true, timeout: 2_000, close: true });
+            await queue.stop({ graceful: true, timeoutMs: 2_000 });
           })(),
           STOP_AFTER_GRACE_MS,
         );

@@ -113,3 +113,42 @@ describe('after the send', () => {
     }
   });
 });
+
+describe('one-click unsubscribe, template by template', () => {
+  // The product's non-essential emails: digests, new-media alerts, reminders. Account and
+  // security emails (verification, password reset and change, invitations) are essential.
+  const NON_ESSENTIAL: Record<string, string> = {
+    digest: 'digest',
+    'new-media-alert': 'new-media',
+    'invitation-reminder': 'reminders',
+    'guardian-consent-reminder': 'reminders',
+  };
+
+  it('carries List-Unsubscribe and List-Unsubscribe-Post, and the link in the body, exactly on the non-essential templates', async () => {
+    const sent: [string, string][] = [];
+    for (const name of templateNames) {
+      const to = `unsubscribe-${name}@example.test`;
+      sent.push([name, await enqueueEmail(s.pool, { template: name as never, to, props: config.templates[name as keyof typeof config.templates].previewProps as never })]);
+    }
+    await waitUntil(
+      async () => (await s.pool.query(`select count(*)::int as n from mailroom.outbox where id = any($1) and status = 'sent'`, [sent.map(([, id]) => id)])).rows[0].n,
+      (n) => n === sent.length,
+    );
+    const seen: Record<string, string | null> = {};
+    for (const [name] of sent) {
+      const [message] = s.sink.messagesTo(`unsubscribe-${name}@example.test`);
+      const link = /^List-Unsubscribe:\s+<([^>]+)>\r?$/m.exec(message!.raw)?.[1] ?? null;
+      seen[name] = link && /\/unsubscribe\/([a-z-]+)\//.exec(link)![1]!;
+      if (link) {
+        expect(message!.raw, name).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+        expect(message!.text, name).toContain(link);
+        expect(message!.html, name).toContain(`href="${link}"`);
+      } else {
+        expect(message!.raw, name).not.toMatch(/^List-Unsubscribe/im);
+        expect(message!.text, name).not.toMatch(/unsubscribe/i);
+      }
+    }
+    expect(seen).toEqual(Object.fromEntries(templateNames.map((name) => [name, NON_ESSENTIAL[name] ?? null])));
+  });
+});
+
