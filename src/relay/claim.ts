@@ -17,7 +17,7 @@ export const CLAIM_DUE_ROWS = `
      for update skip locked
   )
   update mailroom.outbox o
-     set status = 'queued', job_id = gen_random_uuid(), queued_at = now(), updated_at = now()
+     set status = 'queued', job_id = mailroom.uuid_v7(), queued_at = now(), updated_at = now()
     from due
    where o.id = due.id
   returning o.id, o.job_id, o.priority`;
