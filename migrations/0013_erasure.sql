@@ -26,7 +26,7 @@
 --   no row of the address is left, so that no due row is sent for lack of it; so
 --   are its opt-outs (mailroom.opt_out, 0016) where that table exists.
 -- - mailroom.rate_limit holds domains and transports, never addresses; pg-boss jobs
---   carry only the outbox id (src/queue/boss.ts): neither is touched.
+--   carry only the outbox id (src/queue/send-queue.ts): neither is touched.
 -- - mailroom.erasure (below) records that an erasure happened, never the address.
 
 -- What erased rows are addressed to. A valid address (mailroom.is_valid_address), one
