@@ -1,22 +1,46 @@
-// `npm run bench [-- enqueue|throughput|render|transports|workers|sustained|scale|signup|explain]`: runs the benchmarks, prints a table,
+// `npm run bench [-- enqueue|sql-enqueue|throughput|render|transports|workers|sustained|scale|signup|explain]`: runs the benchmarks, prints a table,
 // writes bench/results/<time>.json. Figures mean something only beside their
 // baseline from the same run; see docs/performance.md.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { registerHooks } from 'node:module';
 import os from 'node:os';
-import { benchDrain } from './drain.ts';
-import { benchEnqueue } from './enqueue.ts';
-import { benchExplain } from './explain.ts';
-import { benchRender } from './render.ts';
-import { benchSignup } from './signup.ts';
-import { benchDatabase } from './support/database.ts';
-import { benchThroughput } from './throughput.ts';
-import { benchScale } from './scale.ts';
-import { benchSustained } from './sustained.ts';
-import { benchTransports } from './transports.ts';
-import { benchWorkers } from './workers.ts';
+
+// The product (mailroom.config.ts, emails/) imports 'mailroom' like any app. Here it
+// must resolve to the TypeScript source (the `mailroom-source` export condition, as
+// bin/mailroom.js and vitest.config.ts arrange), never to a dist/ that is missing or
+// stale. Static imports are all resolved before any code runs, so the benchmarks
+// are imported after the hook.
+registerHooks({ resolve: (specifier, context, next) => next(specifier, { ...context, conditions: [...context.conditions, 'mailroom-source'] }) });
+const [
+  { benchDrain },
+  { benchEnqueue },
+  { benchExplain },
+  { benchRender },
+  { benchSignup },
+  { benchSqlEnqueue },
+  { benchDatabase },
+  { benchThroughput },
+  { benchScale },
+  { benchSustained },
+  { benchTransports },
+  { benchWorkers },
+] = await Promise.all([
+  import('./drain.ts'),
+  import('./enqueue.ts'),
+  import('./explain.ts'),
+  import('./render.ts'),
+  import('./signup.ts'),
+  import('./sql-enqueue.ts'),
+  import('./support/database.ts'),
+  import('./throughput.ts'),
+  import('./scale.ts'),
+  import('./sustained.ts'),
+  import('./transports.ts'),
+  import('./workers.ts'),
+]);
 
 const only = process.argv[2];
-const BENCHES = ['enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup', 'explain', 'drain'];
+const BENCHES = ['enqueue', 'sql-enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup', 'explain', 'drain'];
 if (only && !BENCHES.includes(only)) {
   console.error(`bench: unknown benchmark "${only}" (one of ${BENCHES.join(', ')})`);
   process.exit(2);
@@ -55,6 +79,38 @@ try {
       console.log(
         `  ${clients} client(s): marginal p50 ${(withIt.p50Ms - base.p50Ms).toFixed(3)} ms, throughput ratio ${(withIt.perSecond / base.perSecond).toFixed(2)}x`,
       );
+    }
+    console.log();
+  }
+  if (!only || only === 'sql-enqueue') {
+    // Issue 13: five variants, so 3 s each per round unless BENCH_SECONDS says otherwise.
+    const sqlSeconds = Number(process.env.BENCH_SECONDS ?? 3);
+    const serverCalls = Number(process.env.BENCH_SERVER_CALLS ?? 2000);
+    const result = await benchSqlEnqueue(database, { seconds: sqlSeconds, rounds, serverCalls });
+    results['sql-enqueue'] = result;
+    console.log(
+      `SQL enqueue (${result.template}, props ${JSON.stringify(result.props)}; mailroom.enqueue as migration ${result.enqueueMigration} defines it) inside an app transaction:` +
+        ` token insert, the variant, commit (${rounds} rounds of ${sqlSeconds} s per variant, order forward then backward;` +
+        ` ratio = tx/s over token-only in the same round, median and range; marginal = p50 over token-only's)`,
+    );
+    console.table(result.figures);
+    const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(3)} ms`;
+    for (const clients of [1, 16]) {
+      const f = (variant: string) => result.figures.find((x) => x.clients === clients && x.variant === variant)!;
+      const today = f('token + mailroom.enqueue');
+      const beside = (variant: string, name: string) =>
+        `${signed(today.p50Ms - f(variant).p50Ms)} p50 beside ${name} (tx/s ${(today.perSecond / f(variant).perSecond).toFixed(2)}x)`;
+      console.log(
+        `  ${clients} client(s), mailroom.enqueue: ${beside('token + TypeScript enqueue', 'the TypeScript enqueue')}, ${beside('token + 0010 enqueue', "0010's")},` +
+          ` ${beside('token + pre-0010 enqueue', 'the pre-0010 function')}; marginal p50: ` +
+          result.figures.filter((x) => x.clients === clients && x.variant !== 'token only').map((x) => `${x.variant.replace('token + ', '')} ${x.marginalP50Ms}`).join(', ') +
+          ' ms',
+      );
+    }
+    if (typeof result.serverTime === 'string') console.log(`  PostgreSQL time per call: ${result.serverTime}`);
+    else {
+      console.log(`  PostgreSQL time per call (track_functions = 'pl', 1 client, ${serverCalls} calls of each SQL variant, interleaved):`);
+      console.table(result.serverTime);
     }
     console.log();
   }
