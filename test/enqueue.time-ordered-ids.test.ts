@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { enqueueEmail } from './support/mailroom.ts';
+import { enqueueEmail, enqueueEmails } from './support/mailroom.ts';
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -46,6 +46,20 @@ it('gives every row, enqueued from TypeScript or SQL, a UUIDv7 of its enqueue ti
   const times = ids.map(({ id }) => decode(id).ms);
   expect([...times].sort((a, b) => a - b)).toEqual(times);
   expect(new Set(ids.map((i) => i.id)).size).toBe(ids.length);
+});
+
+it('gives a fan-out (enqueueMany, ids made in TypeScript) and enqueue_many in SQL UUIDv7 ids too', async () => {
+  const before = Date.now();
+  const fromTs = await enqueueEmails(pool, Array.from({ length: 5 }, (_, i) => ({ template: 'account-confirm' as const, to: `fan-${i}@example.test`, props: { token: `fan-token-${i}-0123456789` } })));
+  const { rows } = await pool.query<{ ids: string[] }>(`select mailroom.enqueue_many($1::jsonb) as ids`, [
+    JSON.stringify(Array.from({ length: 5 }, (_, i) => ({ template: 'account-confirm', to: `sqlfan-${i}@example.test`, props: { token: `sqlfan-token-${i}-0123456789` } }))),
+  ]);
+  const after = Date.now();
+  for (const id of [...fromTs, ...rows[0]!.ids]) {
+    expect(decode(id), id).toMatchObject({ version: '7', variant: '10' });
+    expect(decode(id).ms).toBeGreaterThanOrEqual(before - 1);
+    expect(decode(id).ms).toBeLessThanOrEqual(after + 1);
+  }
 });
 
 it('makes ids that do not repeat and carry 74 random bits', async () => {

@@ -2,13 +2,13 @@
 // alert to every member of a circle) costs one round trip, not one per recipient.
 // Same rules as enqueueEmail(): every email is validated before anything is written,
 // and an idempotency key already taken yields the existing row's id.
-import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.ts';
 import { countEnqueued } from '../metrics/enqueued-counter.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import { currentTraceparent } from '../tracing/trace-context.ts';
 import { notMigrated, type EnqueueEmail } from './enqueue-email.ts';
 import { run, type Executor } from './executor.ts';
+import { uuidV7 } from './uuid-v7.ts';
 import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 
 // The ids are chosen here so each returned id can be matched to its input; a row
@@ -42,7 +42,7 @@ export async function enqueueEmails(catalogue: Catalogue, executor: Executor, em
       throw new ValidationError(`${i}.${error.field}`, error.message.slice(error.field.length + 2));
     }
   });
-  const ids = requests.map(() => randomUUID());
+  const ids = requests.map(() => uuidV7());
   const active = currentTraceparent();
   const column = <K extends keyof EnqueueRequest>(key: K) => requests.map((r) => r[key] ?? null);
   const inserted = await run(executor, INSERT_MANY, [
