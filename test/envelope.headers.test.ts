@@ -114,6 +114,67 @@ describe('through Mailjet', () => {
   });
 });
 
+describe('per row: a Reply-To and tags given at enqueue, from TypeScript and from SQL', () => {
+  let sink: SmtpSink;
+  beforeAll(async () => (sink = await startSmtpSink()));
+  afterAll(async () => sink?.close());
+
+  it("replace the template's Reply-To and add to its tags, at a real SMTP server", async () => {
+    const worker = await startWorker({ config, databaseUrl: database.url, transport: smtpTransport({ url: sink.url }), relay: { pollMs: 20 }, logger: createLogger({ level: 'silent' }) });
+    const ids = [
+      await mail.enqueue(pool, { template: 'team-welcome', to: 'row-ts@smtp.example', props: { name: 'Ada' }, replyTo: ' Grace Hopper <grace@circles.example> ', tags: ['invite-42', 'team'] }),
+      (await pool.query(`select mailroom.enqueue('team-welcome', 'row-sql@smtp.example', '{"name": "Ada"}', reply_to => 'grace@circles.example', tags => array['invite-43']) as id`)).rows[0].id,
+      (await pool.query(`select (mailroom.enqueue_many($1::jsonb))[1] as id`, [JSON.stringify([{ template: 'plain-notice', to: 'row-many@smtp.example', props: { name: 'Ada' }, reply_to: 'Support <support@circles.example>', tags: ['fan-out'] }])])).rows[0].id,
+    ];
+    try {
+      await waitUntil(async () => (await pool.query(`select count(*)::int as n from mailroom.outbox where id = any($1) and status = 'sent'`, [ids])).rows[0].n, (n) => n === 3);
+    } finally {
+      await worker.stop();
+    }
+    const [ts] = sink.messagesTo('row-ts@smtp.example');
+    expect(ts!.parsed.replyTo?.value).toEqual([{ name: 'Grace Hopper', address: 'grace@circles.example' }]);
+    expect(ts!.headers.get('x-mailroom-tags')).toBe('onboarding, team, invite-42');
+    const [viaSql] = sink.messagesTo('row-sql@smtp.example');
+    expect(viaSql!.parsed.replyTo?.value).toEqual([{ name: '', address: 'grace@circles.example' }]);
+    expect(viaSql!.headers.get('x-mailroom-tags')).toBe('onboarding, team, invite-43');
+    const [many] = sink.messagesTo('row-many@smtp.example');
+    expect(many!.parsed.replyTo?.value).toEqual([{ name: 'Support', address: 'support@circles.example' }]);
+    expect(many!.headers.get('x-mailroom-tags')).toBe('fan-out');
+    const { rows } = await pool.query('select reply_to, tags from mailroom.outbox where id = any($1) order by recipient', [ids]);
+    expect(rows).toEqual([
+      { reply_to: 'Support <support@circles.example>', tags: ['fan-out'] },
+      { reply_to: 'grace@circles.example', tags: ['invite-43'] },
+      { reply_to: 'Grace Hopper <grace@circles.example>', tags: ['invite-42', 'team'] },
+    ]);
+  });
+
+  it.each([
+    ['a Reply-To with a line break', { replyTo: 'a@circles.example\r\nBcc: x@evil.test' }, 'replyTo', 'reply_to'],
+    ['a Reply-To that is no address', { replyTo: 'support' }, 'replyTo', 'reply_to'],
+    ['a Reply-To with a tab', { replyTo: 'Ada\t<a@circles.example>' }, 'replyTo', 'reply_to'],
+    ['a Reply-To with a non-breaking space around it', { replyTo: '\u00a0a@circles.example' }, 'replyTo', 'reply_to'],
+    ['a Reply-To whose address is malformed', { replyTo: 'Ada <a@b>' }, 'replyTo', 'reply_to'],
+    ['a tag with a space', { tags: ['ok', 'two words'] }, 'tags.1', 'tags.1'],
+    ['an upper-case tag', { tags: ['Invite'] }, 'tags.0', 'tags.0'],
+    ['an empty tag', { tags: [''] }, 'tags.0', 'tags.0'],
+    ['eleven tags', { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }, 'tags', 'tags'],
+  ] as const)('%s: refused on both paths, nothing written', async (_name, extra, tsField, sqlField) => {
+    const before = (await pool.query('select count(*)::int as n from mailroom.outbox')).rows[0].n;
+    const ts = await mail.enqueue(pool, { template: 'plain-notice', to: 'refused@example.test', props: { name: 'Ada' }, ...(extra as object) }).catch((e: { field?: string }) => e);
+    expect((ts as { field?: string }).field).toBe(tsField);
+    const args = { reply_to: (extra as { replyTo?: string }).replyTo ?? null, tags: (extra as { tags?: string[] }).tags ?? null };
+    const viaSql = await pool
+      .query(`select mailroom.enqueue('plain-notice', 'refused@example.test', '{"name": "Ada"}', reply_to => $1, tags => $2::text[])`, [args.reply_to, args.tags])
+      .catch((e: { code?: string; detail?: string }) => e);
+    expect(viaSql).toMatchObject({ code: '22023', detail: `field=${sqlField}` });
+    const many = await pool
+      .query(`select mailroom.enqueue_many($1::jsonb)`, [JSON.stringify([{ template: 'plain-notice', to: 'ok@example.test', props: { name: 'Ada' } }, { template: 'plain-notice', to: 'refused@example.test', props: { name: 'Ada' }, ...args }])])
+      .catch((e: { code?: string; detail?: string }) => e);
+    expect(many).toMatchObject({ code: '22023', detail: `field=1.${sqlField}` });
+    expect((await pool.query('select count(*)::int as n from mailroom.outbox')).rows[0].n).toBe(before);
+  });
+});
+
 describe('declarations refused at start-up, naming the field', () => {
   const templateWith = (envelope: unknown) => () => defineTemplate({ ...base, envelope: envelope as never });
   it.each([

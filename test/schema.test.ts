@@ -26,7 +26,7 @@ afterAll(async () => {
 const expectedColumns: Record<string, string[]> = {
   outbox: [
     'id', 'template', 'recipient', 'props', 'locale', 'status', 'attempts', 'max_attempts', 'idempotency_key', 'priority',
-    'send_after', 'not_after', 'created_at', 'queued_at', 'sent_at', 'job_id', 'last_error', 'provider_message_id', 'updated_at', 'traceparent',
+    'send_after', 'not_after', 'created_at', 'queued_at', 'sent_at', 'job_id', 'last_error', 'provider_message_id', 'updated_at', 'traceparent', 'reply_to', 'tags',
   ],
   delivery_attempt: [
     'id', 'outbox_id', 'attempt', 'transport', 'outcome', 'error_class', 'provider_message_id', 'message_id', 'response_code',

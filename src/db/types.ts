@@ -26,6 +26,10 @@ export interface OutboxTable {
   props: ColumnType<Record<string, unknown>, string, string>;
   locale: string | null;
   traceparent: string | null;
+  /** The row's Reply-To, over its template's (migration 0019). */
+  reply_to: string | null;
+  /** The row's provider tags, added to its template's. */
+  tags: string[] | null;
   status: Generated<OutboxStatus>;
   attempts: Generated<number>;
   max_attempts: Generated<number>;

@@ -24,6 +24,10 @@ export interface EnqueueEmail<T extends Templates = Templates, N extends keyof T
   priority?: number;
   /** A language tag like `fr` or `pt-BR`, handed to the template's subject and component. */
   locale?: string;
+  /** Where replies go, `Name <address>` or an address: over the template's envelope.replyTo. */
+  replyTo?: string;
+  /** Tags for the provider (up to 10 of a-z0-9_.-), added to the template's envelope.tags. */
+  tags?: readonly string[];
   /**
    * W3C traceparent of the work that asked for this email; the worker's send span
    * continues it. Default: the active OpenTelemetry context, if the app traces.
@@ -36,9 +40,9 @@ export type AnyEmail<T extends Templates> = { [N in keyof T & string]: EnqueueEm
 
 const INSERT = `
   insert into mailroom.outbox as o
-    (template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale, traceparent)
+    (template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale, traceparent, reply_to, tags)
   select t.name, $2, $3::jsonb, $4, coalesce($5::timestamptz, now()),
-         coalesce($6::timestamptz, now() + t.ttl), coalesce($7::int, t.priority), t.max_attempts, $8, $9
+         coalesce($6::timestamptz, now() + t.ttl), coalesce($7::int, t.priority), t.max_attempts, $8, $9, btrim($10, ' '), nullif($11::text[], '{}')
     from mailroom.template t where t.name = $1
   on conflict (idempotency_key) do nothing
   returning o.id`;
@@ -64,6 +68,8 @@ export async function enqueueEmail(catalogue: Catalogue, executor: Executor, ema
     request.priority ?? null,
     request.locale ?? null,
     request.traceparent ?? currentTraceparent(),
+    request.replyTo ?? null,
+    request.tags ?? null,
   ];
   const inserted = await run(executor, INSERT, params);
   if (inserted[0]) {

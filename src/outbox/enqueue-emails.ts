@@ -15,11 +15,13 @@ import { validateEnqueue, type EnqueueRequest } from './validate.ts';
 // that collided on its key is then looked up by key.
 const INSERT_MANY = `
   insert into mailroom.outbox as o
-    (id, template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale, traceparent)
+    (id, template, recipient, props, idempotency_key, send_after, not_after, priority, max_attempts, locale, traceparent, reply_to, tags)
   select e.id, t.name, e.recipient, e.props, e.idempotency_key, coalesce(e.send_after, now()),
-         coalesce(e.not_after, now() + t.ttl), coalesce(e.priority, t.priority), t.max_attempts, e.locale, e.traceparent
-    from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[], $10::text[])
-           with ordinality as e(id, template, recipient, props, idempotency_key, send_after, not_after, priority, locale, traceparent, n)
+         coalesce(e.not_after, now() + t.ttl), coalesce(e.priority, t.priority), t.max_attempts, e.locale, e.traceparent,
+         btrim(e.reply_to, ' '), nullif(array(select jsonb_array_elements_text(e.tags)), '{}')
+    from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[], $10::text[],
+                $11::text[], $12::jsonb[])
+           with ordinality as e(id, template, recipient, props, idempotency_key, send_after, not_after, priority, locale, traceparent, reply_to, tags, n)
     join mailroom.template t on t.name = e.template
    order by e.n
   on conflict (idempotency_key) do nothing
@@ -57,6 +59,9 @@ export async function enqueueEmails(catalogue: Catalogue, executor: Executor, em
     column('locale'),
     // As enqueueEmail(): the caller's trace, so each send span continues it.
     requests.map((r) => r.traceparent ?? active),
+    column('replyTo'),
+    // A list per row: unnest() would flatten a text[][], so each goes as a JSON array.
+    requests.map((r) => (r.tags == null ? null : JSON.stringify(r.tags))),
   ]);
   const written = new Set(inserted.map((row) => row.id));
   for (const [i, request] of requests.entries()) {

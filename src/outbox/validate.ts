@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import type { TemplateDefinition } from '../templates/define.ts';
 import { TRACEPARENT } from '../tracing/trace-context.ts';
+import { addressOf, MAX_TAGS, TAG } from '../templates/envelope.ts';
 import { jsonbTextBytes, MAX_PROPS_BYTES } from './props-size.ts';
 
 /** One @, no whitespace, brackets or control characters (C0, DEL and C1, NUL included), a dotted domain; as mailroom.is_valid_address(). */
@@ -27,6 +28,8 @@ export interface EnqueueRequest {
   priority?: number | null;
   locale?: string | null;
   traceparent?: string | null;
+  replyTo?: string | null;
+  tags?: readonly string[] | null;
 }
 
 export interface ValidatedRequest {
@@ -89,6 +92,14 @@ export function validateEnqueue(catalogue: Catalogue, request: EnqueueRequest): 
   const traceparent = request.traceparent;
   if (traceparent != null && (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent))) {
     throw new ValidationError('traceparent', 'must be a W3C traceparent like 00-<32 hex>-<16 hex>-01');
+  }
+  const replyTo = request.replyTo;
+  if (replyTo != null && addressOf(replyTo) === null) throw new ValidationError('replyTo', 'must be one line, "Name <address>" or an address');
+  const tags = request.tags;
+  if (tags != null) {
+    if (!Array.isArray(tags) || tags.length > MAX_TAGS) throw new ValidationError('tags', `must be a list of at most ${MAX_TAGS} tags`);
+    const bad = tags.findIndex((tag) => typeof tag !== 'string' || !TAG.test(tag));
+    if (bad !== -1) throw new ValidationError(`tags.${bad}`, 'must be 1-64 of a-z, 0-9, _ . - (starting with a letter or digit)');
   }
   return { definition, props, propsJson };
 }

@@ -24,14 +24,19 @@ export interface Envelope {
 
 export const MAX_HEADER_BYTES = 2048;
 const HEADER_NAME = /^X-[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
-const TAG = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+/** A provider tag; also what mailroom.enqueue() checks in SQL (migration 0019). */
+export const TAG = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+export const MAX_TAGS = 10;
 const LINE_BREAK_OR_CONTROL = /[\x00-\x1f\x7f]/;
 
-/** `Name <address>` or `address`: the address, or null when the line is neither. */
+/**
+ * `Name <address>` or `address`, spaces around it allowed: the address, or null when
+ * the line is neither. The same rule as mailroom.is_valid_mailbox() in SQL (0019).
+ */
 export function addressOf(mailbox: string): string | null {
   if (typeof mailbox !== 'string' || LINE_BREAK_OR_CONTROL.test(mailbox)) return null;
-  const match = /^\s*(?:"?([^"<>]*)"?\s*)?<([^<>]+)>\s*$/.exec(mailbox);
-  const address = match ? match[2]! : mailbox.trim();
+  const match = /^ *(?:"?([^"<>]*)"? *)?<([^<>]+)> *$/.exec(mailbox);
+  const address = match ? match[2]! : mailbox.replace(/^ +| +$/g, '');
   return isValidAddress(address) ? address : null;
 }
 

@@ -15,6 +15,8 @@ export interface MarkedRow {
   locale: string | null;
   created_at: Date;
   traceparent: string | null;
+  reply_to: string | null;
+  tags: string[] | null;
 }
 
 // Only a row still `queued` under this very job becomes `sending`: a row already
@@ -53,7 +55,8 @@ const MARK_SENDING = `
          updated_at = now()
     from batch
    where o.id = batch.id
-  returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent`;
+  returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent,
+            o.reply_to, o.tags`;
 
 export interface MarkRules {
   /** The staging allowlist's domains, lower-cased (null: every domain). */

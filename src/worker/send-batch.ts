@@ -132,7 +132,8 @@ async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase
         messageId: base.messageId,
         from: envelope.from ?? options.from,
         to: base.sentTo ?? row.recipient,
-        ...(envelope.replyTo ? { replyTo: envelope.replyTo } : {}),
+        // The row's own Reply-To and tags (given at enqueue) over and beside the template's.
+        ...((row.reply_to ?? envelope.replyTo) ? { replyTo: (row.reply_to ?? envelope.replyTo)! } : {}),
         headers: {
           ...envelope.headers,
           ...(base.sentTo ? { 'X-Mailroom-Original-To': row.recipient } : {}),
@@ -140,7 +141,7 @@ async function attempt(options: SenderOptions, row: MarkedRow, base: AttemptBase
           ...(unsubscribe ? { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {}),
         },
         template: row.template,
-        tags: envelope.tags,
+        tags: row.tags?.length ? [...new Set([...envelope.tags, ...row.tags])] : envelope.tags,
         ...rendered,
       }),
       options.abortSignal,
