@@ -17,8 +17,9 @@ language sql immutable parallel safe as $$
               else mailroom.is_valid_address(btrim(mailbox, ' ')) end
 $$;
 
--- A new trailing pair of parameters: the old signature goes, or a call without them
--- would be ambiguous between the two.
+-- 0010's enqueue, storing the props as mailroom.shape_props() shapes them (0012)
+-- and taking a Reply-To and tags. A new trailing pair of parameters: the old
+-- signature goes, or a call without them would be ambiguous between the two.
 drop function mailroom.enqueue(text, text, jsonb, text, timestamptz, int, timestamptz, text, text);
 
 create function mailroom.enqueue(

@@ -8,8 +8,8 @@ import type { DatabaseOptions } from '../db/connect.ts';
 import { isValidAddress } from '../outbox/validate.ts';
 import { checkUnsubscribeSettings, MIN_SECRET_LENGTH, type UnsubscribeSettings } from '../unsubscribe/link.ts';
 import type { WorkerSettings } from '../worker/settings.ts';
+import { DOMAIN } from '../worker/staging.ts';
 
-const STAGING_DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -96,7 +96,7 @@ const schema = z
     MAIL_ALLOWED_DOMAINS: z
       .string()
       .transform((list) => list.split(',').map((d) => d.trim().toLowerCase()))
-      .refine((domains) => domains.every((d) => STAGING_DOMAIN.test(d)), 'must be a comma-separated list of domains like example.com,example.org')
+      .refine((domains) => domains.every((d) => DOMAIN.test(d)), 'must be a comma-separated list of domains like example.com,example.org')
       .optional(),
     // One-click unsubscribe links (src/unsubscribe/): where `mailroom serve` answers
     // them (https; http only for localhost), and the secret that seals them, the same

@@ -18,7 +18,8 @@ export interface StagingRules {
 
 export const NO_STAGING_RULES: Readonly<StagingRules> = Object.freeze({ redirectTo: null, allowedDomains: null });
 
-const DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+/** A domain name, lower-case (MAIL_ALLOWED_DOMAINS checks it too). */
+export const DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 /** Checks the rules (RangeError naming `staging.<field>`) and returns them with the domains lower-cased. */
 export function resolveStagingRules(input: Partial<StagingRules> | undefined): StagingRules {

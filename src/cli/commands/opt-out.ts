@@ -1,17 +1,11 @@
 // `mailroom opt-out add|remove|list`: the opt-outs of non-essential email by hand
 // (the one-click link and provider unsub events add the others). src/unsubscribe/.
 import { ValidationError } from '../../errors.ts';
-import { isValidAddress } from '../../outbox/validate.ts';
-import { normalizeAddress } from '../../suppression/address.ts';
 import { CATEGORY } from '../../unsubscribe/category.ts';
 import { addOptOut, listOptOuts, removeOptOut } from '../../unsubscribe/opt-outs.ts';
 import { printable } from '../terminal.ts';
 import { withDb } from './outbox.ts';
-
-function checkAddress(address: string): string {
-  if (!isValidAddress(address)) throw new ValidationError('address', `${JSON.stringify(printable(address))} is not an email address`);
-  return normalizeAddress(address);
-}
+import { checkAddress } from './suppress.ts';
 
 function checkCategory(category: string | undefined, flag = '--category'): string {
   if (category === undefined || !CATEGORY.test(category)) throw new ValidationError(flag, 'must name a category: 1-63 of a-z, 0-9 and - (as a template declares it)');

@@ -7,7 +7,8 @@ import { printable } from '../terminal.ts';
 import { normalizeAddress } from '../../suppression/address.ts';
 import { withDb } from './outbox.ts';
 
-function checkAddress(address: string): string {
+/** The address as the suppression list and the opt-outs store it, or a ValidationError naming `address`. */
+export function checkAddress(address: string): string {
   if (!isValidAddress(address)) throw new ValidationError('address', `${JSON.stringify(printable(address))} is not an email address`);
   // The form the suppression list stores, so what is printed is what is kept.
   return normalizeAddress(address);
