@@ -2,14 +2,15 @@
 // database: keyset pages neither skip nor repeat rows (even rows created in the same
 // transaction, so with equal created_at), the date range is inclusive of whole UTC
 // days, bulk replay and cancel act only after the confirmed count still holds, and
-// the overview counts what it says.
+// the operator actions are recorded with who did them (the overview's numbers:
+// test/admin.dashboard.test.ts).
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type Db } from '../src/db/connect.ts';
 import { buildServer, type Server } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 import {
-  cancelFilter, countBulk, CountChangedError, decodeCursor, listPage, overview, replayFilter, type RowFilter,
+  cancelFilter, countBulk, CountChangedError, decodeCursor, listPage, replayFilter, type RowFilter,
 } from '../src/admin/outbox-admin.ts';
 import { readFilter } from '../src/admin/http/plugin.tsx';
 import { signInAdmin } from './support/admin.ts';
@@ -184,27 +185,5 @@ describe('the suppression list page', () => {
       await server.close();
       await pool.query('delete from mailroom.suppression');
     }
-  });
-});
-
-describe('the overview', () => {
-  it('counts rows by status, the last hour of sends, and failure rates by template', async () => {
-    await seed(3, { status: 'failed', template: 'weekly-digest' });
-    await seed(1, { status: 'sent', template: 'weekly-digest' });
-    const [sent] = await seed(1, { status: 'sent', template: 'account-confirm' });
-    await seed(2, { status: 'pending', template: 'account-confirm', createdAt: new Date(Date.now() - 90_000).toISOString() });
-    await pool.query(
-      `insert into mailroom.delivery_attempt (outbox_id, attempt, transport, outcome, started_at, finished_at)
-       values ($1, 1, 'smtp', 'sent', now(), now()), ($1, 2, 'smtp', 'sent', now() - interval '2 hours', now() - interval '2 hours')`,
-      [sent],
-    );
-    const data = await overview(db.kysely);
-    expect(data.byStatus).toMatchObject({ failed: 3, sent: 2, pending: 2, queued: 0 });
-    expect(data.sentLastHour).toBe(1);
-    expect(data.oldestDueAgeSeconds).toBeGreaterThanOrEqual(89);
-    expect(data.failureByTemplate).toEqual([
-      { template: 'weekly-digest', total: 4, failed: 3, rate: 0.75 },
-      { template: 'account-confirm', total: 3, failed: 0, rate: 0 },
-    ]);
   });
 });

@@ -156,23 +156,24 @@ describe('a Mailjet batch about emails sent through the worker, then its replays
     const { code, output } = await runCli(['show', ada.id], s.env());
     expect(code, output).toBe(0);
     const timeline = output.slice(output.indexOf('timeline:\n') + 'timeline:\n'.length).split('\n').filter((l) => l.startsWith('  '));
-    expect(timeline, output).toHaveLength(6);
+    expect(timeline, output).toHaveLength(7);
     expect(timeline[0]).toMatch(/^ {2}enqueued +\d{4}-\d\d-\d\dT[\d:.]+Z$/);
-    expect(timeline[1]).toMatch(/^ {2}#1 +\S+Z +\d+ ms +mailjet sent 200 success/);
-    expect(timeline[2]).toMatch(/^ {2}mailjet +\S+Z +sent +sent \(250 2\.0\.0 OK/);
-    expect(timeline[3]).toMatch(/^ {2}mailjet +\S+Z +open\b/);
-    expect(timeline[4]).toMatch(/^ {2}mailjet +\S+Z +click +https:\/\/app\.example\/confirm/);
-    expect(timeline[5]).toMatch(/^ {2}mailjet +\S+Z +unsub\b/);
+    expect(timeline[1]).toMatch(/^ {2}queued +\S+Z +handed to pg-boss$/);
+    expect(timeline[2]).toMatch(/^ {2}#1 +\S+Z +\d+ ms +mailjet sent 200 success/);
+    expect(timeline[3]).toMatch(/^ {2}mailjet +\S+Z +sent +sent \(250 2\.0\.0 OK/);
+    expect(timeline[4]).toMatch(/^ {2}mailjet +\S+Z +open\b/);
+    expect(timeline[5]).toMatch(/^ {2}mailjet +\S+Z +click +https:\/\/app\.example\/confirm/);
+    expect(timeline[6]).toMatch(/^ {2}mailjet +\S+Z +unsub\b/);
     const times = timeline.map((l) => Date.parse(/(\S+Z)/.exec(l)![1]!));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
 
     const json = JSON.parse((await runCli(['show', bob.id, '--json'], s.env())).output);
     expect(json.timeline.map((e: { kind: string; event?: string; hard?: boolean }) => (e.kind === 'event' ? `${e.event}${e.hard ? ' hard' : ''}` : e.kind))).toEqual([
-      'enqueued', 'attempt', 'bounce', 'bounce hard',
+      'enqueued', 'queued', 'attempt', 'bounce', 'bounce hard',
     ]);
-    expect(json.timeline[1]).toMatchObject({ attempt: 1, transport: 'mailjet', outcome: 'sent', responseCode: 200 });
-    expect(typeof json.timeline[1].durationMs).toBe('number');
-    expect(json.timeline[2]).toMatchObject({ provider: 'mailjet', eventKind: 'bounced', hard: false, detail: 'recipient: quota exceeded' });
+    expect(json.timeline[2]).toMatchObject({ attempt: 1, transport: 'mailjet', outcome: 'sent', responseCode: 200 });
+    expect(typeof json.timeline[2].durationMs).toBe('number');
+    expect(json.timeline[3]).toMatchObject({ provider: 'mailjet', eventKind: 'bounced', hard: false, detail: 'recipient: quota exceeded' });
     expect(json.events).toHaveLength(2);
   });
 
@@ -191,17 +192,17 @@ describe('a Mailjet batch about emails sent through the worker, then its replays
       await page.waitForURL(new RegExp(`/admin/outbox/${ada.id}$`));
       const entries = page.locator('table[data-testid="timeline"] tbody tr');
       const what = await entries.locator('td[data-col="what"]').allInnerTexts();
-      expect(what).toEqual(['enqueued', 'attempt 1', 'mailjet sent', 'mailjet open', 'mailjet click', 'mailjet unsub']);
+      expect(what).toEqual(['enqueued', 'queued', 'attempt 1', 'mailjet sent', 'mailjet open', 'mailjet click', 'mailjet unsub']);
       const times = (await entries.locator('td[data-col="at"]').allInnerTexts()).map((t) => Date.parse(t.replace(' ', 'T')));
       expect(times.every((t) => Number.isFinite(t))).toBe(true);
       expect([...times].sort((a, b) => a - b)).toEqual(times);
-      const attempt = await entries.nth(1).innerText();
+      const attempt = await entries.nth(2).innerText();
       expect(attempt).toContain('mailjet');
       expect(attempt).toMatch(/\b200\b/);
       expect(attempt).toMatch(/\d+ ms/);
       // Each event also says what it means, in the words of the audit views.
-      expect(await entries.nth(2).innerText()).toContain('delivered');
-      expect(await entries.nth(4).innerText()).toContain('https://app.example/confirm');
+      expect(await entries.nth(3).innerText()).toContain('delivered');
+      expect(await entries.nth(5).innerText()).toContain('https://app.example/confirm');
       await context.close();
     } finally {
       await browser?.close();

@@ -63,12 +63,42 @@ export interface RowFilter {
   createdFrom?: Date;
   /** Only rows created before this instant. */
   createdBefore?: Date;
+  /**
+   * Only rows with an attempt that matches all of these: its outcome, its
+   * transport, finished at or after `triedFrom` and before `triedBefore` (the
+   * admin charts' drill-down: "the rows that failed in this minute").
+   */
+  outcome?: AttemptOutcome;
+  transport?: string;
+  triedFrom?: Date;
+  triedBefore?: Date;
 }
+
+export const ATTEMPT_OUTCOMES = ['sent', 'retry', 'failed'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** The attempt part of a filter is set: rows are matched by their attempts too. */
+const filtersAttempts = (filter: RowFilter) => !!(filter.outcome || filter.transport || filter.triedFrom || filter.triedBefore);
+
+/**
+ * Who did an operator action, as the timeline shows it: `admin (203.0.113.7)`,
+ * `cli (ops@host)`. One line of 1 to 200 characters (mailroom.operator_action).
+ */
+export function checkActor(actor: string): string {
+  if (typeof actor !== 'string' || actor.length < 1 || actor.length > 200 || /[\r\n]/.test(actor)) {
+    throw new ValidationError('actor', 'must be one line of 1 to 200 characters');
+  }
+  return actor;
+}
+
+/** The actor of actions taken through this module's functions when the caller names none. */
+export const DEFAULT_ACTOR = 'api';
 
 /** True when the filter narrows nothing: every row of the outbox matches. */
 export function isEmptyFilter(filter: RowFilter): boolean {
   return (
-    !filter.status && !filter.template && !filter.recipient && filter.sinceMs == null && !filter.createdFrom && !filter.createdBefore
+    !filter.status && !filter.template && !filter.recipient && filter.sinceMs == null && !filter.createdFrom && !filter.createdBefore &&
+    !filtersAttempts(filter)
   );
 }
 
@@ -157,7 +187,7 @@ export const EVENTS_SHOWN = 500;
 export async function showRow(db: Kysely<Database>, id: string) {
   const row = await db.selectFrom('mailroom.outbox').selectAll().where('id', '=', checkId(id)).executeTakeFirst();
   if (!row) return undefined;
-  const [attempts, events] = await Promise.all([
+  const [attempts, events, actions] = await Promise.all([
     db
       .selectFrom('mailroom.delivery_attempt')
       .selectAll()
@@ -175,17 +205,27 @@ export async function showRow(db: Kysely<Database>, id: string) {
       .orderBy('id')
       .limit(EVENTS_SHOWN + 1)
       .execute(),
+    db
+      .selectFrom('mailroom.operator_action')
+      .select(['action', 'actor', 'at'])
+      .where('outbox_id', '=', row.id)
+      .orderBy('at')
+      .orderBy('id')
+      .execute(),
   ]);
-  return { row: { ...row, events: events.slice(0, EVENTS_SHOWN), moreEvents: events.length > EVENTS_SHOWN }, attempts };
+  return { row: { ...row, events: events.slice(0, EVENTS_SHOWN), moreEvents: events.length > EVENTS_SHOWN, actions }, attempts };
 }
 
 type ShownRow = NonNullable<Awaited<ReturnType<typeof showRow>>>;
 export type ProviderEventRow = ShownRow['row']['events'][number];
 export type AttemptRow = ShownRow['attempts'][number];
 
-/** One line of a row's story: its enqueue, each attempt, each provider event. */
+/** One line of a row's story: its enqueue, its hand-off to the queue, each attempt, each provider event, each operator action. */
 export type TimelineEntry =
   | { kind: 'enqueued'; at: Date }
+  /** Handed to pg-boss by the relay (the latest hand-off: a retry hands the row over again). */
+  | { kind: 'queued'; at: Date }
+  | { kind: 'action'; at: Date; action: 'replay' | 'resend' | 'cancel'; actor: string }
   | {
       kind: 'attempt';
       at: Date;
@@ -235,19 +275,25 @@ export function eventDetail(event: Pick<ProviderEventRow, 'event' | 'reason' | '
   }
 }
 
-const RANK = { enqueued: 0, attempt: 1, event: 2 } as const;
+const RANK = { enqueued: 0, action: 1, queued: 2, attempt: 3, event: 4 } as const;
 
 /**
- * The row's story in time order: enqueued, each attempt (transport, outcome,
- * response code, duration), each provider event. Mailjet's times are whole seconds
- * while attempts are timed to the millisecond, so entries are compared by their
- * second first and, within one second, the enqueue comes before an attempt and an
- * attempt before an event (a provider can only report on what was sent).
+ * The row's story in time order: enqueued, operator actions (replay, cancel: who
+ * and when), the latest hand-off to the queue, each attempt (transport, outcome,
+ * response code, duration), each provider event. Mailjet's times are whole
+ * seconds while the rest is timed to the millisecond, so an event counts as the
+ * end of its second: it comes after whatever else happened in that second (a
+ * provider can only report on what was sent).
  */
-export function timelineOf({ row, attempts }: Pick<ShownRow, 'attempts'> & { row: Pick<ShownRow['row'], 'created_at' | 'recipient' | 'events'> }): TimelineEntry[] {
+export function timelineOf({
+  row,
+  attempts,
+}: Pick<ShownRow, 'attempts'> & { row: Pick<ShownRow['row'], 'created_at' | 'recipient' | 'events' | 'queued_at'> & { actions?: ShownRow['row']['actions'] } }): TimelineEntry[] {
   const recipient = normalizeAddress(row.recipient);
   const entries: TimelineEntry[] = [
     { kind: 'enqueued', at: new Date(row.created_at) },
+    ...(row.queued_at ? [{ kind: 'queued' as const, at: new Date(row.queued_at) }] : []),
+    ...(row.actions ?? []).map((a): TimelineEntry => ({ kind: 'action', at: new Date(a.at), action: a.action as 'replay' | 'resend' | 'cancel', actor: a.actor })),
     ...attempts.map(
       (a): TimelineEntry => ({
         kind: 'attempt',
@@ -275,9 +321,9 @@ export function timelineOf({ row, attempts }: Pick<ShownRow, 'attempts'> & { row
       }),
     ),
   ];
-  const second = (d: Date) => Math.floor(d.getTime() / 1000);
+  const sortTime = (e: TimelineEntry) => (e.kind === 'event' ? Math.floor(e.at.getTime() / 1000) * 1000 + 999.5 : e.at.getTime());
   // Array.prototype.sort is stable: equal entries keep their order (attempts by number, events by id).
-  return entries.sort((a, b) => second(a.at) - second(b.at) || RANK[a.kind] - RANK[b.kind] || a.at.getTime() - b.at.getTime());
+  return entries.sort((a, b) => sortTime(a) - sortTime(b) || RANK[a.kind] - RANK[b.kind]);
 }
 
 export interface ReplayResult {
@@ -286,7 +332,7 @@ export interface ReplayResult {
 }
 
 /** Replay rows by id. A row that is not failed/expired/cancelled (or sent, with resend) is left alone. */
-export async function replayIds(db: Kysely<Database>, ids: string[], options: { resend?: boolean; dryRun?: boolean } = {}) {
+export async function replayIds(db: Kysely<Database>, ids: string[], options: { resend?: boolean; dryRun?: boolean; actor?: string } = {}) {
   const checked = ids.map((id) => checkId(id));
   const existing = await db.selectFrom('mailroom.outbox').select(['id', 'status']).where('id', 'in', checked).execute();
   const missing = checked.filter((id) => !existing.some((row) => row.id === id));
@@ -301,7 +347,7 @@ export async function replayIds(db: Kysely<Database>, ids: string[], options: { 
 export async function replayFilter(
   db: Kysely<Database>,
   filter: RowFilter,
-  options: { resend?: boolean; dryRun?: boolean; expected?: number } = {},
+  options: { resend?: boolean; dryRun?: boolean; expected?: number; actor?: string } = {},
 ) {
   if (!filter.status) throw new ValidationError('status', 'is required when replaying by filter (e.g. --status failed)');
   if (options.expected !== undefined) {
@@ -354,28 +400,39 @@ async function eligibleIds(db: Kysely<Database>, action: BulkAction, filter: Row
   return rows.map((r) => r.id);
 }
 
-async function replayMatched(db: Kysely<Database>, ids: string[], options: { resend?: boolean; dryRun?: boolean }): Promise<ReplayResult> {
+async function replayMatched(db: Kysely<Database>, ids: string[], options: { resend?: boolean; dryRun?: boolean; actor?: string }): Promise<ReplayResult> {
+  const actor = checkActor(options.actor ?? DEFAULT_ACTOR);
   if (options.dryRun || ids.length === 0) return { matched: ids, replayed: [] };
   const replayed: string[] = [];
   // One short statement per row: replay never holds many rows locked at once.
+  // mailroom.replay() records who asked in mailroom.operator_action.
   for (const id of ids) {
-    const { rows } = await sql<{ ok: boolean }>`select mailroom.replay(${id}::uuid, ${options.resend ?? false}) as ok`.execute(db);
+    const { rows } = await sql<{ ok: boolean }>`select mailroom.replay(${id}::uuid, ${options.resend ?? false}, ${actor}) as ok`.execute(db);
     if (rows[0]?.ok) replayed.push(id);
   }
   return { matched: ids, replayed };
 }
 
+/** Cancel these rows where they are still unsent, and record who did it; returns the ids cancelled. */
+async function cancelIds(db: Kysely<Database>, ids: string[], actor: string): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    with cancelled as (
+      update mailroom.outbox
+         set status = 'cancelled', job_id = null, updated_at = now(), last_error = 'cancelled by operator'
+       where id = any(${ids}::uuid[]) and status = any(${CANCELLABLE}::text[])
+      returning id
+    ), recorded as (
+      insert into mailroom.operator_action (outbox_id, action, actor) select id, 'cancel', ${actor} from cancelled
+    )
+    select id from cancelled`.execute(db);
+  return rows.map((r) => r.id);
+}
+
 /** Cancel a row that has not been sent. A row being sent right now cannot be cancelled. */
-export async function cancelRow(db: Kysely<Database>, id: string): Promise<{ cancelled: boolean; status: OutboxStatus }> {
+export async function cancelRow(db: Kysely<Database>, id: string, options: { actor?: string } = {}): Promise<{ cancelled: boolean; status: OutboxStatus }> {
   const checked = checkId(id);
-  const updated = await db
-    .updateTable('mailroom.outbox')
-    .set({ status: 'cancelled', job_id: null, updated_at: sql`now()`, last_error: 'cancelled by operator' })
-    .where('id', '=', checked)
-    .where('status', 'in', CANCELLABLE)
-    .returning('status')
-    .executeTakeFirst();
-  if (updated) return { cancelled: true, status: 'cancelled' };
+  const actor = checkActor(options.actor ?? DEFAULT_ACTOR);
+  if ((await cancelIds(db, [checked], actor)).length === 1) return { cancelled: true, status: 'cancelled' };
   const row = await db.selectFrom('mailroom.outbox').select('status').where('id', '=', checked).executeTakeFirst();
   if (!row) throw new ValidationError('id', `no outbox row ${checked}`);
   return { cancelled: false, status: row.status };
@@ -388,22 +445,14 @@ export async function cancelRow(db: Kysely<Database>, id: string): Promise<{ can
 export async function cancelFilter(
   db: Kysely<Database>,
   filter: RowFilter,
-  options: { dryRun?: boolean; expected?: number } = {},
+  options: { dryRun?: boolean; expected?: number; actor?: string } = {},
 ): Promise<{ matched: string[]; cancelled: string[] }> {
+  const actor = checkActor(options.actor ?? DEFAULT_ACTOR);
   const ids = await eligibleIds(db, 'cancel', filter, options);
   if (options.dryRun || ids.length === 0) return { matched: ids, cancelled: [] };
   const cancelled: string[] = [];
   // Batches of 500: a short lock on a few rows at a time, never the whole filter.
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db
-      .updateTable('mailroom.outbox')
-      .set({ status: 'cancelled', job_id: null, updated_at: sql`now()`, last_error: 'cancelled by operator' })
-      .where('id', 'in', ids.slice(i, i + 500))
-      .where('status', 'in', CANCELLABLE)
-      .returning('id')
-      .execute();
-    cancelled.push(...rows.map((r) => r.id));
-  }
+  for (let i = 0; i < ids.length; i += 500) cancelled.push(...(await cancelIds(db, ids.slice(i, i + 500), actor)));
   return { matched: ids, cancelled };
 }
 
@@ -415,42 +464,14 @@ function applyFilter<QB extends { where: (...args: any[]) => QB }>(query: QB, fi
   if (filter.sinceMs != null) q = q.where('created_at', '>=', new Date(Date.now() - filter.sinceMs));
   if (filter.createdFrom) q = q.where('created_at', '>=', filter.createdFrom);
   if (filter.createdBefore) q = q.where('created_at', '<', filter.createdBefore);
+  if (filtersAttempts(filter)) {
+    // delivery_attempt_finished_idx finds a time range's attempts; their rows by primary key.
+    const conditions = [sql`a.outbox_id = mailroom.outbox.id`];
+    if (filter.outcome) conditions.push(sql`a.outcome = ${filter.outcome}`);
+    if (filter.transport) conditions.push(sql`a.transport = ${filter.transport}`);
+    if (filter.triedFrom) conditions.push(sql`a.finished_at >= ${filter.triedFrom}`);
+    if (filter.triedBefore) conditions.push(sql`a.finished_at < ${filter.triedBefore}`);
+    q = q.where(sql<boolean>`exists (select 1 from mailroom.delivery_attempt a where ${sql.join(conditions, sql` and `)})`);
+  }
   return q;
-}
-
-/** What the admin overview shows: counts, the oldest due row, the last hour's sends, failures by template. */
-export async function overview(db: Kysely<Database>, options: { failureWindowHours?: number } = {}) {
-  const hours = options.failureWindowHours ?? 24;
-  const [status, lastHour, byTemplate] = await Promise.all([
-    statusCounts(db),
-    // The attempt table's finished_at index: cheap however long the history.
-    db
-      .selectFrom('mailroom.delivery_attempt')
-      .select([
-        (eb) => eb.fn.countAll<string>().filterWhere('outcome', '=', 'sent').as('sent'),
-        (eb) => eb.fn.countAll<string>().filterWhere('outcome', '<>', 'sent').as('not_sent'),
-      ])
-      .where('finished_at', '>', sql<Date>`now() - interval '1 hour'`)
-      .executeTakeFirstOrThrow(),
-    db
-      .selectFrom('mailroom.outbox')
-      .select([
-        'template',
-        (eb) => eb.fn.countAll<string>().as('total'),
-        (eb) => eb.fn.countAll<string>().filterWhere('status', '=', 'failed').as('failed'),
-      ])
-      .where('created_at', '>', sql<Date>`now() - make_interval(hours => ${hours})`)
-      .groupBy('template')
-      .execute(),
-  ]);
-  const failureByTemplate = byTemplate
-    .map((r) => ({ template: r.template, total: Number(r.total), failed: Number(r.failed), rate: Number(r.failed) / Number(r.total) }))
-    .sort((a, b) => b.rate - a.rate || b.total - a.total || a.template.localeCompare(b.template));
-  return {
-    ...status,
-    sentLastHour: Number(lastHour.sent),
-    failedTriesLastHour: Number(lastHour.not_sent),
-    failureWindowHours: hours,
-    failureByTemplate,
-  };
 }

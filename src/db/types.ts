@@ -98,10 +98,20 @@ export interface DeliveryEventTable {
   payload: ColumnType<unknown, string, string>;
 }
 
+/** Who replayed or cancelled a row (migrations/0020). */
+export interface OperatorActionTable {
+  id: ColumnType<string, never, never>;
+  outbox_id: string;
+  action: 'replay' | 'resend' | 'cancel';
+  actor: string;
+  at: DefaultedTimestamp;
+}
+
 export interface Database {
   'mailroom.outbox': OutboxTable;
   'mailroom.delivery_attempt': DeliveryAttemptTable;
   'mailroom.template': TemplateTable;
   'mailroom.suppression': SuppressionTable;
   'mailroom.delivery_event': DeliveryEventTable;
+  'mailroom.operator_action': OperatorActionTable;
 }

@@ -93,6 +93,9 @@ export async function purge(pool: pg.Pool, options: PurgeOptions): Promise<Purge
     },
   ];
 
+  // The admin charts count attempts the rows take with them: count them first
+  // (src/audit/chart-rollups.ts; this module speaks plain pg).
+  if (!options.dryRun) while (!(await pool.query<{ done: boolean }>('select mailroom.roll_up() as done')).rows[0]!.done);
   const result: PurgeResult = { sent: 0, failed: 0, scrubbed: 0 };
   for (const step of steps) {
     if (options.dryRun) {

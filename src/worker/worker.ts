@@ -11,6 +11,10 @@ import { sendBatch } from './send-batch.ts';
 import { describeStagingRules } from './staging.ts';
 import type { WorkerSettings } from './settings.ts';
 import { sweepLostRows } from './sweeper.ts';
+import { rollUpAll } from '../audit/chart-rollups.ts';
+
+/** How often a worker rolls up the admin charts' counts. */
+const ROLL_UP_INTERVAL_MS = 60_000;
 
 export interface WorkerDeps {
   settings: WorkerSettings;
@@ -106,12 +110,25 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   const sweeper = setInterval(sweep, settings.sweepIntervalMs);
   void sweep();
 
+  // The admin charts' rollups (migrations/0020): adds up the attempts of the last
+  // minutes. Reads mailroom's own tables only, off the send path.
+  const rollUpCharts = async () => {
+    try {
+      await rollUpAll(db.kysely);
+    } catch (error) {
+      logger.warn({ err: error }, 'rolling up the admin charts failed; the next minute tries again');
+    }
+  };
+  const rollUpTimer = setInterval(rollUpCharts, ROLL_UP_INTERVAL_MS);
+  rollUpTimer.unref();
+
   let stopped: Promise<void> | undefined;
   return {
     stop() {
       stopped ??= (async () => {
         stopping = true;
         clearInterval(sweeper);
+        clearInterval(rollUpTimer);
         // Stop fetching and claiming at once, without waiting on PostgreSQL: the relay may
         // be inside a claim, and the sends in flight get the whole grace period meanwhile.
         const offWork = queue.stopConsuming();

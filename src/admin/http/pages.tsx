@@ -5,9 +5,11 @@
 import type { ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { OutboxStatus } from '../../db/types.ts';
+import { WINDOWS, type DashboardData } from '../dashboard.ts';
 import {
-  CANCELLABLE, EVENTS_SHOWN, REPLAYABLE, STATUSES, timelineOf, type BulkAction, type listPage, type overview, type showRow, type TimelineEntry,
+  ATTEMPT_OUTCOMES, CANCELLABLE, EVENTS_SHOWN, REPLAYABLE, STATUSES, timelineOf, type BulkAction, type listPage, type showRow, type TimelineEntry,
 } from '../outbox-admin.ts';
+import { bucketName, COLORS, Lines, StackedBars, type BarSeries } from './charts.tsx';
 
 export const BASE = '/admin';
 
@@ -22,6 +24,11 @@ export interface FilterValues {
   recipient: string;
   from: string;
   to: string;
+  /** The attempt part (the charts' drill-down): an attempt's outcome, transport and time range. */
+  outcome: string;
+  transport: string;
+  tried_from: string;
+  tried_to: string;
 }
 
 export function filterQuery(values: FilterValues, extra: Record<string, string> = {}): string {
@@ -48,11 +55,13 @@ function Csrf({ token }: { token: string }) {
   return <input type="hidden" name="_csrf" value={token} />;
 }
 
-function Layout({ title, csrf, children }: { title: string; csrf?: string; children: ReactNode }) {
+function Layout({ title, csrf, refreshSeconds, children }: { title: string; csrf?: string; refreshSeconds?: number; children: ReactNode }) {
   return (
     <html lang="en">
       <head>
         <meta charSet="utf-8" />
+        {/* Live pages reload themselves, same URL and filters: no script needed, none allowed. */}
+        {refreshSeconds ? <meta httpEquiv="refresh" content={String(refreshSeconds)} /> : null}
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="same-origin" />
         <title>{`${title} · mailroom admin`}</title>
@@ -115,25 +124,271 @@ export function MessagePage({ title, message, csrf, kind, back }: { title: strin
   );
 }
 
-export function OverviewPage({ data, csrf }: { data: Awaited<ReturnType<typeof overview>>; csrf: string }) {
+/** How often the overview reloads itself while open (seconds). */
+export const OVERVIEW_REFRESH_SECONDS = 30;
+
+/** The overview's own query: window, template, transport (and refresh=off to hold still). */
+export function overviewQuery(filter: DashboardData['filter'], extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams();
+  if (filter.window !== 'hour') params.set('window', filter.window);
+  if (filter.template) params.set('template', filter.template);
+  if (filter.transport) params.set('transport', filter.transport);
+  for (const [k, v] of Object.entries(extra)) if (v) params.set(k, v);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+const OUTCOME_OF: Record<string, string> = { sent: 'sent', failed: 'failed', retried: 'retry' };
+
+/** The rows behind a bar: those with an attempt of that outcome in that bucket (and failed now, for failures: replayable from there). */
+function drillDown(data: DashboardData, series: string, bucket: number): string {
+  const from = data.buckets[bucket]!;
+  const values: Record<string, string> = {
+    outcome: OUTCOME_OF[series] ?? '',
+    tried_from: from.toISOString(),
+    tried_to: new Date(from.getTime() + data.bucketMs).toISOString(),
+    template: data.filter.template ?? '',
+    transport: data.filter.transport ?? '',
+    status: series === 'failed' ? 'failed' : '',
+  };
+  return `${BASE}/outbox?${new URLSearchParams(Object.entries(values).filter(([, v]) => v)).toString()}`;
+}
+
+const percent = (rate: number | null) => (rate === null ? '-' : `${(100 * rate).toFixed(1)} %`);
+const ms = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(0)} s` : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`);
+const seconds = (v: number) => age(v);
+
+function OverviewFilter({ data, refresh }: { data: DashboardData; refresh: boolean }) {
+  const { filter } = data;
+  const templates = filter.template && !data.templates.includes(filter.template) ? [filter.template, ...data.templates] : data.templates;
+  const transports = filter.transport && !data.transports.includes(filter.transport) ? [filter.transport, ...data.transports] : data.transports;
   return (
-    <Layout title="Overview" csrf={csrf}>
-      <h1>Overview</h1>
+    <form className="filters" method="get" action={`${BASE}`}>
+      <label>
+        window
+        <select name="window" defaultValue={filter.window}>
+          {Object.entries(WINDOWS).map(([name, w]) => (
+            <option key={name} value={name}>
+              {w.label}, by {w.grain}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        template
+        <select name="template" defaultValue={filter.template ?? ''}>
+          <option value="">any</option>
+          {templates.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        transport
+        <select name="transport" defaultValue={filter.transport ?? ''}>
+          <option value="">any</option>
+          {transports.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      {refresh ? null : <input type="hidden" name="refresh" value="off" />}
+      <button type="submit">Show</button>
+      {refresh ? (
+        <a href={`${BASE}${overviewQuery(filter, { refresh: 'off' })}`} data-testid="pause-refresh">
+          Live: reloads every {OVERVIEW_REFRESH_SECONDS} s. Pause
+        </a>
+      ) : (
+        <a href={`${BASE}${overviewQuery(filter)}`} data-testid="resume-refresh">
+          Paused. Reload live
+        </a>
+      )}
+    </form>
+  );
+}
+
+export function OverviewPage({ data, csrf, refresh }: { data: DashboardData; csrf: string; refresh: boolean }) {
+  const window = WINDOWS[data.filter.window];
+  const per = window.grain;
+  const frame = { buckets: data.buckets, bucketMs: data.bucketMs };
+  const total = (values: number[]) => values.reduce((n, v) => n + v, 0);
+  const [sent, failed, retried] = [total(data.tries.sent), total(data.tries.failed), total(data.tries.retried)];
+  const scope = [data.filter.template, data.filter.transport].filter(Boolean).join(', ');
+  const series: BarSeries[] = [
+    { key: 'sent', label: 'sent', color: COLORS.blue, values: data.tries.sent },
+    { key: 'retried', label: 'retried', color: COLORS.orange, texture: 'dots', values: data.tries.retried },
+    { key: 'failed', label: 'failed', color: COLORS.vermillion, texture: 'hatch', values: data.tries.failed },
+  ];
+  const statusQuery = (status: string) => `${BASE}/outbox?status=${status}`;
+  return (
+    <Layout title="Overview" csrf={csrf} {...(refresh ? { refreshSeconds: OVERVIEW_REFRESH_SECONDS } : {})}>
+      <h1>Overview{scope ? `: ${scope}` : ''}</h1>
+      <OverviewFilter data={data} refresh={refresh} />
+      {data.behind ? (
+        <p className="notice" data-testid="rollup-behind">
+          The charts are catching up with the history: attempts are counted up to {data.rolledUpTo ? bucketName(data.rolledUpTo, 60_000) : 'none yet'}. A
+          running worker rolls up the rest within minutes.
+        </p>
+      ) : null}
       <div className="cards">
         <div className="card">
-          <div className="muted">Oldest due row waiting</div>
-          <div className="value" data-testid="oldest-due">{age(data.oldestDueAgeSeconds)}</div>
+          <div className="muted">Due now, waiting</div>
+          <div className="value" data-testid="due-now">
+            {data.now.due > data.now.countCap ? `more than ${data.now.countCap}` : data.now.due}
+          </div>
         </div>
         <div className="card">
-          <div className="muted">Sent in the last hour</div>
-          <div className="value" data-testid="sent-last-hour">{data.sentLastHour}</div>
+          <div className="muted">Longest wait of a due row</div>
+          <div className="value" data-testid="oldest-due">{age(data.now.oldestDueSeconds)}</div>
         </div>
         <div className="card">
-          <div className="muted">Failed or retried tries, last hour</div>
-          <div className="value">{data.failedTriesLastHour}</div>
+          <div className="muted">Sent, {window.label}</div>
+          <div className="value" data-testid="sent-in-window">{sent}</div>
+        </div>
+        <div className="card">
+          <div className="muted">Failed, {window.label}</div>
+          <div className="value" data-testid="failed-in-window">{failed}</div>
+        </div>
+        <div className="card">
+          <div className="muted">Retried, {window.label}</div>
+          <div className="value">{retried}</div>
+        </div>
+        <div className="card">
+          <div className="muted">Failure rate (failed of settled tries)</div>
+          <div className="value">{percent(sent + failed > 0 ? failed / (sent + failed) : null)}</div>
         </div>
       </div>
-      <h2>Rows by status</h2>
+      <div className="charts">
+        <StackedBars
+          id="tries"
+          title={`Tries per ${per}, ${window.label}`}
+          unit={`tries per ${per}`}
+          emptyText={`No tries in the ${window.label}${scope ? ` for ${scope}` : ''}.`}
+          series={series}
+          href={(s, i) => drillDown(data, s.key, i)}
+          {...frame}
+        />
+        <Lines
+          id="latency"
+          title={`Latency from due to sent, per ${per} (upper bounds, within 19 %)`}
+          unit="ms (log scale)"
+          emptyText={`Nothing sent in the ${window.label}${scope ? ` for ${scope}` : ''}: no latency to show.`}
+          log
+          format={ms}
+          series={[
+            { key: 'p50', label: 'p50', color: COLORS.blue, values: data.latency.map((l) => l?.p50 ?? null) },
+            { key: 'p95', label: 'p95', color: COLORS.orange, dash: '7 4', values: data.latency.map((l) => l?.p95 ?? null) },
+            { key: 'p99', label: 'p99', color: COLORS.vermillion, dash: '2 3', values: data.latency.map((l) => l?.p99 ?? null) },
+          ]}
+          {...frame}
+        />
+        <Lines
+          id="backlog"
+          title={`Due rows waiting, sampled each minute (the most per ${per})`}
+          unit="rows"
+          emptyText={`No backlog samples in the ${window.label}: a running worker takes one each minute.`}
+          series={[{ key: 'due', label: 'due rows', color: COLORS.blue, values: data.backlog.due }]}
+          {...frame}
+        />
+        <Lines
+          id="oldest-due"
+          title={`Longest wait of a due row (the most per ${per})`}
+          unit="waiting"
+          emptyText={`No backlog samples in the ${window.label}: a running worker takes one each minute.`}
+          format={seconds}
+          series={[{ key: 'oldest', label: 'longest wait', color: COLORS.vermillion, values: data.backlog.oldestDueSeconds }]}
+          {...frame}
+        />
+      </div>
+      <h2>Failure rate by template, {window.label}</h2>
+      {data.byTemplate.length === 0 ? (
+        <p className="muted">No tries in that window.</p>
+      ) : (
+        <table data-testid="failure-rate">
+          <thead>
+            <tr>
+              <th>template</th>
+              <th className="num">sent</th>
+              <th className="num">failed</th>
+              <th className="num">retried</th>
+              <th className="num">failure rate</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.byTemplate.map((t) => (
+              <tr key={t.template}>
+                <td>
+                  <a href={`${BASE}${overviewQuery({ ...data.filter, template: t.template })}`}>{t.template}</a>
+                </td>
+                <td className="num">{t.sent}</td>
+                <td className="num">
+                  {t.failed > 0 ? (
+                    <a href={`${BASE}/outbox?${new URLSearchParams({ template: t.template, status: 'failed', outcome: 'failed', tried_from: data.buckets[0]!.toISOString() })}`}>
+                      {t.failed}
+                    </a>
+                  ) : (
+                    0
+                  )}
+                </td>
+                <td className="num">{t.retried}</td>
+                <td className="num">{percent(t.failureRate)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Top errors, {window.label === 'last hour' ? `since ${bucketName(new Date(Math.floor(data.buckets[0]!.getTime() / 3_600_000) * 3_600_000), 60_000)}` : window.label}</h2>
+      <p className="muted">Failed and retried tries grouped by their message, with addresses, ids and long numbers taken out.</p>
+      {data.errors.length === 0 ? (
+        <p className="muted" data-testid="no-errors">
+          No failed or retried tries.
+        </p>
+      ) : (
+        <table data-testid="error-groups">
+          <thead>
+            <tr>
+              <th className="num">tries</th>
+              <th>message</th>
+              <th>template</th>
+              <th>transport</th>
+              <th>outcome</th>
+              <th>last (UTC)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.errors.map((e) => (
+              <tr key={`${e.template} ${e.transport} ${e.outcome} ${e.errorClass} ${e.pattern}`}>
+                <td className="num" data-col="tries">
+                  <a
+                    href={`${BASE}/outbox?${new URLSearchParams({
+                      template: e.template,
+                      transport: e.transport,
+                      outcome: e.outcome,
+                      tried_from: data.buckets[0]!.toISOString(),
+                      ...(e.outcome === 'failed' ? { status: 'failed' } : {}),
+                    })}`}
+                  >
+                    {e.tries}
+                  </a>
+                </td>
+                <td className="mono" data-col="pattern">
+                  {e.pattern || '(no message)'}
+                  {e.errorClass ? <span className="muted"> ({e.errorClass})</span> : null}
+                </td>
+                <td>{e.template}</td>
+                <td>{e.transport}</td>
+                <td>{e.outcome === 'retry' ? 'retried' : 'failed'}</td>
+                <td className="mono">{time(e.lastAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Rows by status now</h2>
       <table data-testid="status-counts">
         <thead>
           <tr>
@@ -142,45 +397,19 @@ export function OverviewPage({ data, csrf }: { data: Awaited<ReturnType<typeof o
           </tr>
         </thead>
         <tbody>
-          {Object.entries(data.byStatus).map(([status, count]) => (
+          {STATUSES.map((status) => (
             <tr key={status}>
               <td>
-                <a href={`${BASE}/outbox?status=${status}`}>
+                <a href={statusQuery(status)}>
                   <Status status={status} />
                 </a>
               </td>
-              <td className="num">{count}</td>
+              <td className="num">{data.now.byStatus[status] > data.now.countCap ? `more than ${data.now.countCap}` : data.now.byStatus[status]}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      <h2>Failure rate by template, rows created in the last {data.failureWindowHours} h</h2>
-      {data.failureByTemplate.length === 0 ? (
-        <p className="muted">No rows in that window.</p>
-      ) : (
-        <table data-testid="failure-rate">
-          <thead>
-            <tr>
-              <th>template</th>
-              <th className="num">failed</th>
-              <th className="num">rows</th>
-              <th className="num">failure rate</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.failureByTemplate.map((t) => (
-              <tr key={t.template}>
-                <td>
-                  <a href={`${BASE}/outbox?template=${encodeURIComponent(t.template)}&status=failed`}>{t.template}</a>
-                </td>
-                <td className="num">{t.failed}</td>
-                <td className="num">{t.total}</td>
-                <td className="num">{(100 * t.rate).toFixed(1)} %</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <p className="muted">All templates and transports; counted up to {data.now.countCap} each, so the page stays fast on a big outbox.</p>
     </Layout>
   );
 }
@@ -223,11 +452,37 @@ function FilterForm({ values, templateNames }: { values: FilterValues; templateN
         created to (UTC, inclusive)
         <input type="date" name="to" defaultValue={values.to} />
       </label>
+      <label>
+        with a try that
+        <select name="outcome" defaultValue={values.outcome}>
+          <option value="">(any outcome)</option>
+          {ATTEMPT_OUTCOMES.map((o) => (
+            <option key={o} value={o}>
+              {o === 'retry' ? 'was retried' : o}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        through transport
+        <input type="text" name="transport" defaultValue={values.transport} placeholder="smtp" size={10} />
+      </label>
+      <label>
+        tried from (UTC)
+        <input type="text" name="tried_from" defaultValue={values.tried_from} placeholder="2026-12-02T10:00Z" size={20} />
+      </label>
+      <label>
+        tried before (UTC)
+        <input type="text" name="tried_to" defaultValue={values.tried_to} placeholder="2026-12-02T11:00Z" size={20} />
+      </label>
       <button type="submit">Filter</button>
       <a href={`${BASE}/outbox`}>Clear</a>
     </form>
   );
 }
+
+/** How often the list reloads itself while following new rows (seconds). */
+export const FOLLOW_REFRESH_SECONDS = 10;
 
 export function ListPage({
   values,
@@ -235,6 +490,7 @@ export function ListPage({
   csrf,
   firstPage,
   templateNames,
+  follow,
 }: {
   values: FilterValues;
   result: Awaited<ReturnType<typeof listPage>>;
@@ -242,12 +498,26 @@ export function ListPage({
   firstPage: boolean;
   /** The config's templates, for the filter. */
   templateNames: readonly string[];
+  /** Reload the newest page every FOLLOW_REFRESH_SECONDS, filters kept. */
+  follow: boolean;
 }) {
   const filtered = Object.values(values).some((v) => v !== '');
+  const following = follow && firstPage;
   return (
-    <Layout title="Outbox" csrf={csrf}>
+    <Layout title="Outbox" csrf={csrf} {...(following ? { refreshSeconds: FOLLOW_REFRESH_SECONDS } : {})}>
       <h1>Outbox</h1>
       <FilterForm values={values} templateNames={templateNames} />
+      <p>
+        {following ? (
+          <a href={`${BASE}/outbox${filterQuery(values)}`} data-testid="stop-following">
+            Following new rows: reloads every {FOLLOW_REFRESH_SECONDS} s. Stop
+          </a>
+        ) : (
+          <a href={`${BASE}/outbox${filterQuery(values, { follow: '1' })}`} data-testid="follow">
+            Follow new rows
+          </a>
+        )}
+      </p>
       {filtered ? (
         <div className="actions">
           {values.status && REPLAYABLE.includes(values.status as OutboxStatus) ? (
@@ -311,6 +581,10 @@ function timelineCells(entry: TimelineEntry): { what: string; result: string; co
   switch (entry.kind) {
     case 'enqueued':
       return { what: 'enqueued', result: '', code: '', took: '', detail: '' };
+    case 'queued':
+      return { what: 'queued', result: 'handed to pg-boss', code: '', took: '', detail: 'the latest hand-off (a retry hands the row over again)' };
+    case 'action':
+      return { what: entry.action === 'resend' ? 'sent again' : entry.action === 'replay' ? 'replayed' : 'cancelled', result: `by ${entry.actor}`, code: '', took: '', detail: '' };
     case 'attempt':
       return {
         what: `attempt ${entry.attempt}`,
@@ -330,7 +604,15 @@ function timelineCells(entry: TimelineEntry): { what: string; result: string; co
   }
 }
 
-/** The row's story in time order: enqueued, each attempt, each provider event (see timelineOf). */
+/** Time since the enqueue, as "+120 ms", "+3.2 s", "+4 min", "+2.1 h", "+3 days". */
+function since(deltaMs: number): string {
+  if (deltaMs < 0) return '';
+  if (deltaMs < 1000) return `+${deltaMs} ms`;
+  if (deltaMs < 120_000) return `+${(deltaMs / 1000).toFixed(1)} s`;
+  return `+${age(deltaMs / 1000).replace(/\.0 /, ' ')}`;
+}
+
+/** The row's story in time order: enqueued, operator actions, hand-off, each attempt, each provider event (see timelineOf). */
 function Timeline({ entries, moreEvents }: { entries: TimelineEntry[]; moreEvents: boolean }) {
   return (
     <>
@@ -339,6 +621,7 @@ function Timeline({ entries, moreEvents }: { entries: TimelineEntry[]; moreEvent
         <thead>
           <tr>
             <th>at (UTC)</th>
+            <th className="num">since enqueue</th>
             <th>what</th>
             <th>result</th>
             <th className="num">code</th>
@@ -352,6 +635,7 @@ function Timeline({ entries, moreEvents }: { entries: TimelineEntry[]; moreEvent
             return (
               <tr key={i} data-kind={entry.kind}>
                 <td className="mono" data-col="at">{time(entry.at)}</td>
+                <td className="num mono" data-col="since">{since(entry.at.getTime() - entries[0]!.at.getTime())}</td>
                 <td data-col="what">{cells.what}</td>
                 <td>{cells.result}</td>
                 <td className="num">{cells.code}</td>

@@ -24,9 +24,10 @@ import type { Catalogue } from '../../templates/catalogue.ts';
 import { addSuppression, removeSuppression, suppressionPage } from '../../suppression/provider-events.ts';
 import { CATEGORY } from '../../unsubscribe/category.ts';
 import { listOptOuts, removeOptOut } from '../../unsubscribe/opt-outs.ts';
+import { checkWindow, dashboard, type DashboardFilter } from '../dashboard.ts';
 import {
-  cancelFilter, cancelRow, checkId, checkStatus, countBulk, CountChangedError, decodeCursor, listPage, overview, replayFilter,
-  replayIds, showRow, type BulkAction, type RowFilter,
+  ATTEMPT_OUTCOMES, cancelFilter, cancelRow, checkId, checkStatus, countBulk, CountChangedError, decodeCursor, listPage, replayFilter,
+  replayIds, showRow, type AttemptOutcome, type BulkAction, type RowFilter,
 } from '../outbox-admin.ts';
 import { maskProps, renderMasked } from '../preview.ts';
 import {
@@ -115,6 +116,25 @@ export function safeNext(next: string): string {
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** An instant in UTC, to the minute or finer: 2026-12-02T10:05Z, 2026-12-02T10:05:00.000Z. */
+const INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z$/;
+
+function parseInstant(text: string, name: string): Date {
+  const match = INSTANT.exec(text);
+  const date = match ? new Date(text) : undefined;
+  // Date.parse rolls 25:00 or Feb 30 over into another instant: the round trip must agree.
+  const same =
+    match &&
+    date &&
+    !Number.isNaN(date.getTime()) &&
+    date.toISOString().slice(0, 16) === `${match[1]}T${match[2]}:${match[3]}` &&
+    (match[4] === undefined || date.getUTCSeconds() === Number(match[4]));
+  if (!same) throw new ValidationError(name, `"${text}" is not an instant like 2026-12-02T10:05Z (UTC)`);
+  return date!;
+}
+
+/** Transport names as the worker records them (smtp, mailjet, capture, a failover's members). */
+const TRANSPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 function parseDay(text: string, name: string): Date {
   const match = DAY.exec(text);
@@ -133,6 +153,10 @@ export function readFilter(source: unknown): { values: FilterValues; filter: Row
     recipient: field(source, 'recipient').trim(),
     from: field(source, 'from').trim(),
     to: field(source, 'to').trim(),
+    outcome: field(source, 'outcome').trim(),
+    transport: field(source, 'transport').trim(),
+    tried_from: field(source, 'tried_from').trim(),
+    tried_to: field(source, 'tried_to').trim(),
   };
   const filter: RowFilter = {};
   if (values.status) filter.status = checkStatus(values.status);
@@ -151,7 +175,39 @@ export function readFilter(source: unknown): { values: FilterValues; filter: Row
   if (filter.createdFrom && filter.createdBefore && filter.createdFrom >= filter.createdBefore) {
     throw new ValidationError('to', 'is before from');
   }
+  if (values.outcome) {
+    if (!ATTEMPT_OUTCOMES.includes(values.outcome as AttemptOutcome)) {
+      throw new ValidationError('outcome', `"${values.outcome}" is not one of ${ATTEMPT_OUTCOMES.join(', ')}`);
+    }
+    filter.outcome = values.outcome as AttemptOutcome;
+  }
+  if (values.transport) {
+    if (!TRANSPORT_NAME.test(values.transport)) throw new ValidationError('transport', `"${values.transport}" is not a transport name`);
+    filter.transport = values.transport;
+  }
+  if (values.tried_from) filter.triedFrom = parseInstant(values.tried_from, 'tried_from');
+  if (values.tried_to) filter.triedBefore = parseInstant(values.tried_to, 'tried_to');
+  if (filter.triedFrom && filter.triedBefore && filter.triedFrom >= filter.triedBefore) {
+    throw new ValidationError('tried_to', 'is not after tried_from');
+  }
   return { values, filter };
+}
+
+/** The overview's filter from its query string. */
+export function readDashboardFilter(source: unknown): DashboardFilter {
+  const window = field(source, 'window').trim();
+  const template = field(source, 'template').trim();
+  const transport = field(source, 'transport').trim();
+  const filter: DashboardFilter = { window: window ? checkWindow(window) : 'hour' };
+  if (template) {
+    if (!/^[a-z0-9][a-z0-9-]{0,99}$/.test(template)) throw new ValidationError('template', `"${template}" is not a template name`);
+    filter.template = template;
+  }
+  if (transport) {
+    if (!TRANSPORT_NAME.test(transport)) throw new ValidationError('transport', `"${transport}" is not a transport name`);
+    filter.transport = transport;
+  }
+  return filter;
 }
 
 const ROW_NOTICES: Record<string, string> = {
@@ -299,14 +355,18 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
       return reply.redirect(`${BASE}/login`, 303);
     });
 
-    signedIn.get('/', async (request, reply) => html(reply, page(<OverviewPage data={await overview(db.kysely)} csrf={csrf(request)} />)));
+    signedIn.get('/', async (request, reply) => {
+      const filter = readDashboardFilter(request.query);
+      const refresh = field(request.query, 'refresh') !== 'off';
+      return html(reply, page(<OverviewPage data={await dashboard(db.kysely, filter)} csrf={csrf(request)} refresh={refresh} />));
+    });
 
     signedIn.get('/outbox', async (request, reply) => {
       const { values, filter } = readFilter(request.query);
       const afterText = field(request.query, 'after');
       const after = afterText ? decodeCursor(afterText) : undefined;
       const result = await listPage(db.kysely, filter, { limit: PAGE_SIZE, ...(after ? { after } : {}) });
-      return html(reply, page(<ListPage values={values} result={result} csrf={csrf(request)} firstPage={!after} templateNames={catalogue.names} />));
+      return html(reply, page(<ListPage values={values} result={result} csrf={csrf(request)} firstPage={!after} templateNames={catalogue.names} follow={field(request.query, 'follow') === '1'} />));
     });
 
     signedIn.get('/outbox/bulk', async (request, reply) => {
@@ -325,8 +385,8 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
       try {
         const done =
           action === 'replay'
-            ? await replayFilter(db.kysely, filter, { expected }).then((r) => ({ matched: r.matched.length, changed: r.replayed.length }))
-            : await cancelFilter(db.kysely, filter, { expected }).then((r) => ({ matched: r.matched.length, changed: r.cancelled.length }));
+            ? await replayFilter(db.kysely, filter, { expected, actor: actorOf(request) }).then((r) => ({ matched: r.matched.length, changed: r.replayed.length }))
+            : await cancelFilter(db.kysely, filter, { expected, actor: actorOf(request) }).then((r) => ({ matched: r.matched.length, changed: r.cancelled.length }));
         request.log.info({ action, filter: values, ...done }, 'admin bulk action');
         return html(reply, page(<BulkDonePage action={action} values={values} {...done} csrf={csrf(request)} />));
       } catch (error) {
@@ -382,14 +442,14 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
     signedIn.post<{ Params: { id: string } }>('/outbox/:id/replay', async (request, reply) => {
       const id = checkId(request.params.id);
       const resend = field(request.body, 'resend') === 'true';
-      const result = await replayIds(db.kysely, [id], { resend });
+      const result = await replayIds(db.kysely, [id], { resend, actor: actorOf(request) });
       request.log.info({ id, resend, replayed: result.replayed.length === 1 }, 'admin replay');
       return reply.redirect(`${BASE}/outbox/${id}?notice=${result.replayed.length === 1 ? 'replayed' : 'not-replayed'}`, 303);
     });
 
     signedIn.post<{ Params: { id: string } }>('/outbox/:id/cancel', async (request, reply) => {
       const id = checkId(request.params.id);
-      const result = await cancelRow(db.kysely, id);
+      const result = await cancelRow(db.kysely, id, { actor: actorOf(request) });
       request.log.info({ id, cancelled: result.cancelled }, 'admin cancel');
       return reply.redirect(`${BASE}/outbox/${id}?notice=${result.cancelled ? 'cancelled' : 'not-cancelled'}`, 303);
     });
@@ -437,6 +497,13 @@ export const adminPages: FastifyPluginAsync<AdminOptions> = async (app, options)
     });
   });
 };
+
+/**
+ * Who an action from the pages is recorded as. The pages have one shared token,
+ * not accounts, so the client address (request.ip: the proxy's client when the
+ * server trusts the proxy) is what tells one operator from another.
+ */
+const actorOf = (request: FastifyRequest) => `admin (${request.ip})`.slice(0, 200);
 
 function bulkAction(text: string): BulkAction {
   if (text !== 'replay' && text !== 'cancel') throw new ValidationError('action', 'must be replay or cancel');

@@ -1,6 +1,7 @@
 // status, list, show, replay, cancel: thin wrappers over src/admin, printing
 // tables for people and JSON (--json) for scripts. What a row holds goes through
 // printable() on its way to a terminal: its text came from apps and providers.
+import { hostname, userInfo } from 'node:os';
 import { databaseOptionsFromEnv, loadConfig } from '../env.ts';
 import { connect, type Db } from '../../db/connect.ts';
 import {
@@ -77,12 +78,27 @@ export async function listCommand(flags: FilterFlags & { limit?: string; json?: 
   });
 }
 
+/** Who an action from the command line is recorded as: the OS user and host (the timeline's "by"). */
+function cliActor(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (a container's arbitrary uid): the host still says where.
+  }
+  return `cli (${`${user}@${hostname()}`.replace(/[\r\n]/g, ' ').slice(0, 190)})`;
+}
+
 /** One timeline entry as a line: a label, the time, then what happened. Each value went through printable(). */
 function timelineLine(entry: TimelineEntry): string {
   const at = entry.at.toISOString();
   switch (entry.kind) {
     case 'enqueued':
       return `  ${'enqueued'.padEnd(10)} ${at}`;
+    case 'queued':
+      return `  ${'queued'.padEnd(10)} ${at}  handed to pg-boss`;
+    case 'action':
+      return `  ${entry.action.padEnd(10)} ${at}  by ${printable(entry.actor)}`;
     case 'attempt':
       return (
         `  ${`#${entry.attempt}`.padEnd(10)} ${at}  ${`${entry.durationMs} ms`.padStart(8)}  ` +
@@ -138,7 +154,7 @@ export async function replayCommand(
   const byFilter = hasFilter(flags);
   if (ids.length > 0 && byFilter) throw new ValidationError('id', 'give either ids or filters (--status, --template, --since), not both');
   if (ids.length === 0 && !byFilter) throw new ValidationError('id', 'give one or more ids, or --status failed [--template T] [--since 1h]');
-  const options = { dryRun: flags.dryRun ?? false, resend: flags.resend ?? false };
+  const options = { dryRun: flags.dryRun ?? false, resend: flags.resend ?? false, actor: cliActor() };
   await withDb(async (db) => {
     const result = ids.length > 0 ? await replayIds(db.kysely, ids, options) : await replayFilter(db.kysely, toFilter(flags), options);
     if (flags.json) return print(JSON.stringify(result));
@@ -159,7 +175,7 @@ export async function cancelCommand(ids: string[], flags: FilterFlags & { dryRun
   if (ids.length === 0 && !byFilter) throw new ValidationError('id', 'give one or more ids, or filters such as --template digest --status pending');
   await withDb(async (db) => {
     if (byFilter) {
-      const result = await cancelFilter(db.kysely, toFilter(flags), { dryRun: flags.dryRun ?? false });
+      const result = await cancelFilter(db.kysely, toFilter(flags), { dryRun: flags.dryRun ?? false, actor: cliActor() });
       if (flags.json) return print(JSON.stringify(result));
       if (flags.dryRun) {
         print(`${result.matched.length} row(s) would be cancelled (dry run):`);
@@ -173,7 +189,7 @@ export async function cancelCommand(ids: string[], flags: FilterFlags & { dryRun
         print(`would cancel ${checkId(id)} if it is still pending, queued or retrying (dry run)`);
         continue;
       }
-      const result = await cancelRow(db.kysely, id);
+      const result = await cancelRow(db.kysely, id, { actor: cliActor() });
       if (!result.cancelled) {
         throw new ValidationError('id', `row ${id} is ${result.status}; only pending, queued or retrying rows can be cancelled`);
       }
