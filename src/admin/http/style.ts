@@ -43,4 +43,11 @@ pre { white-space: pre-wrap; word-break: break-word; background: #fff; border: 1
 .cards { display: flex; gap: 1rem; flex-wrap: wrap; margin-bottom: 1rem; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; min-width: 180px; }
 .card .value { font-size: 1.5rem; font-weight: 600; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 1rem; }
+figure.chart { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .6rem .8rem; }
+figure.chart figcaption { font-weight: 600; margin-bottom: .3rem; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figure.chart svg a rect:hover { opacity: .75; }
+details.chart-data summary { cursor: pointer; color: var(--muted); font-size: 12px; margin-top: .3rem; }
+details.chart-data table { margin-top: .4rem; font-size: 12px; }
 `;
