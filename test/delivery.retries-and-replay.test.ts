@@ -10,7 +10,7 @@ const s = useScenario({ worker: { RETRY_BASE_MS: '400' } });
 const props = { token: 'token-0123456789abcdef' };
 const row = async (id: string) => (await s.pool.query('select * from mailroom.outbox where id = $1', [id])).rows[0];
 const attempts = async (id: string) =>
-  (await s.pool.query('select * from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id])).rows;
+  (await s.pool.query('select * from mailroom.delivery_attempt where outbox_id = $1 order by attempt, id', [id])).rows;
 
 describe('delivery under SMTP errors', () => {
   it('retries 451 twice, then sends on attempt 3 with growing delays', async () => {
@@ -36,11 +36,40 @@ describe('delivery under SMTP errors', () => {
     expect(s.sink.messagesTo('greylisted@example.test')).toHaveLength(1);
   });
 
-  it('treats a 421 as the server shedding load: throttled, retried, the attempt given back', async () => {
+  it('counts a try when its result is recorded: attempts only ever goes up, max_attempts never moves', async () => {
+    // A 421 (throttled, not counted), two 451s (counted), then accepted; watched the whole way.
+    s.sink.respond('watched@example.test', [421, 451, 451]);
+    const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'watched@example.test', props });
+    const seen: { status: string; attempts: number; max_attempts: number }[] = [];
+    const done = await waitUntil(
+      async () => {
+        const r = (await s.pool.query('select status, attempts, max_attempts from mailroom.outbox where id = $1', [id])).rows[0];
+        seen.push(r);
+        return r;
+      },
+      (r) => r.status === 'sent',
+      30_000,
+      'sent after a 421 and two 451s',
+    );
+    expect(done).toMatchObject({ attempts: 3, max_attempts: 8 });
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.attempts).toBeGreaterThanOrEqual(seen[i - 1]!.attempts);
+    expect(new Set(seen.map((r) => r.max_attempts))).toEqual(new Set([8]));
+    // While a try is under way it is not counted yet: a row `sending` shows the tries recorded.
+    for (const r of seen.filter((r) => r.status === 'sending')) expect(r.attempts).toBeLessThan(3);
+    expect((await attempts(id)).map((a) => [a.attempt, a.outcome, a.error_class, a.counted])).toEqual([
+      [1, 'retry', 'throttled', false],
+      [1, 'retry', 'transient', true],
+      [2, 'retry', 'transient', true],
+      [3, 'sent', null, true],
+    ]);
+  });
+
+  it('treats a 421 as the server shedding load: throttled, retried, the try not counted', async () => {
     s.sink.respond('shedding@example.test', [421]);
     const id = await enqueueEmail(s.pool, { template: 'account-confirm', to: 'shedding@example.test', props });
     const done = await waitUntil(() => row(id), (r) => r.status === 'sent', 20_000, 'sent after a 421');
-    expect(done).toMatchObject({ attempts: 2, max_attempts: 9 });
+    // The throttled try is recorded, not counted (migrations/0021): one attempt, the budget untouched.
+    expect(done).toMatchObject({ attempts: 1, max_attempts: 8 });
     expect((await attempts(id)).map((a) => [a.outcome, a.error_class, a.response_code])).toEqual([
       ['retry', 'throttled', 421],
       ['sent', null, 250],

@@ -27,6 +27,9 @@ const row = async (id: string) =>
 const attempts = async (id: string) =>
   (await s.pool.query('select transport, outcome, error_class, response_code from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id])).rows;
 
+const counted = async (id: string) =>
+  (await s.pool.query('select attempt, counted from mailroom.delivery_attempt where outbox_id = $1 order by id', [id])).rows;
+
 describe('a throttled reply', () => {
   it('halves the transport bucket shared by all workers, and the next emails go out at the slower rate', async () => {
     const RATE = 20;
@@ -39,7 +42,10 @@ describe('a throttled reply', () => {
         { transport: 'smtp', outcome: 'retry', error_class: 'throttled', response_code: 421 },
         { transport: 'smtp', outcome: 'sent', error_class: null, response_code: 250 },
       ]);
-      expect(await row(id)).toMatchObject({ attempts: 2, max_attempts: 9 }); // the throttled try was given back
+      // The throttled try is recorded but not counted (migrations/0021): it shares its
+      // number with the next try, attempts counts one, and max_attempts stays as it was.
+      expect(await row(id)).toMatchObject({ attempts: 1, max_attempts: 8 });
+      expect(await counted(id)).toEqual([{ attempt: 1, counted: false }, { attempt: 1, counted: true }]);
 
       const { rows: bucket } = await s.pool.query(
         `select rate, slow_factor, slowed_at is not null as slowed,
@@ -106,7 +112,8 @@ describe('bad credentials (Mailjet 401)', () => {
         { transport: 'mailjet', outcome: 'retry', error_class: 'config', response_code: 401 },
         { transport: 'mailjet', outcome: 'sent', error_class: null, response_code: 200 },
       ]);
-      expect(await row(locked)).toMatchObject({ attempts: 2, max_attempts: 9 }); // the 401 did not use up a try
+      expect(await row(locked)).toMatchObject({ attempts: 1, max_attempts: 8 }); // the 401 did not use up a try
+      expect(await counted(locked)).toEqual([{ attempt: 1, counted: false }, { attempt: 1, counted: true }]);
       expect(await attempts(waiting)).toEqual([{ transport: 'mailjet', outcome: 'sent', error_class: null, response_code: 200 }]);
     } finally {
       await worker.stop();

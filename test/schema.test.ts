@@ -30,7 +30,7 @@ const expectedColumns: Record<string, string[]> = {
   ],
   delivery_attempt: [
     'id', 'outbox_id', 'attempt', 'transport', 'outcome', 'error_class', 'provider_message_id', 'message_id', 'response_code',
-    'response', 'error_message', 'started_at', 'finished_at', 'sent_to',
+    'response', 'error_message', 'started_at', 'finished_at', 'sent_to', 'counted',
   ],
   template: ['name', 'required_props', 'header_props', 'prop_types', 'props_schema', 'priority', 'max_attempts', 'ttl', 'updated_at'],
   suppression: ['address', 'reason', 'source', 'created_at'],

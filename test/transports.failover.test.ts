@@ -104,7 +104,7 @@ describe('a worker with MAIL_TRANSPORT=mailjet,smtp', () => {
     }
   });
 
-  it('does not charge a 429 to the email: the row gets its attempt back', async () => {
+  it('does not charge a 429 to the email: the try is not counted', async () => {
     stub.respond('busy@example.test', 429);
     const worker = await startInProcessWorker(
       s.env({ MAIL_TRANSPORT: 'mailjet', MAILJET_API_KEY: stub.apiKey, MAILJET_API_SECRET: stub.apiSecret, MAILJET_API_URL: stub.url, RETRY_BASE_MS: '300' }),
@@ -114,7 +114,7 @@ describe('a worker with MAIL_TRANSPORT=mailjet,smtp', () => {
       await waitUntil(async () => (await s.pool.query('select count(*)::int as n from mailroom.delivery_attempt where outbox_id = $1', [id])).rows[0].n, (n) => n >= 1);
       stub.respond('busy@example.test', 'success');
       const row = await waitUntil(async () => (await s.pool.query('select status, attempts, max_attempts from mailroom.outbox where id = $1', [id])).rows[0], (r) => r.status === 'sent');
-      expect(row).toMatchObject({ attempts: 2, max_attempts: 9 }); // account-confirm allows 8; the throttled try gave one back
+      expect(row).toMatchObject({ attempts: 1, max_attempts: 8 }); // account-confirm allows 8; the throttled try is not counted
       const { rows } = await s.pool.query('select outcome, error_class, response_code from mailroom.delivery_attempt where outbox_id = $1 order by attempt', [id]);
       expect(rows).toEqual([
         { outcome: 'retry', error_class: 'throttled', response_code: 429 },

@@ -236,6 +236,8 @@ export type TimelineEntry =
       responseCode: number | null;
       /** From the start of the try (render included) to its end. */
       durationMs: number;
+      /** false: throttled or a configuration fault, not counted against max_attempts. */
+      counted: boolean;
       detail: string | null;
     }
   | {
@@ -304,6 +306,7 @@ export function timelineOf({
         errorClass: a.error_class,
         responseCode: a.response_code,
         durationMs: Math.max(0, new Date(a.finished_at).getTime() - new Date(a.started_at).getTime()),
+        counted: a.counted,
         detail: a.response ?? a.error_message,
       }),
     ),

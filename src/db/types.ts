@@ -62,6 +62,8 @@ export interface DeliveryAttemptTable {
   finished_at: DefaultedTimestamp;
   /** Where a staging rule (MAIL_REDIRECT_TO) sent this try; null: to the row's recipient. */
   sent_to: string | null;
+  /** false: a throttled or configuration try, not counted against max_attempts (migrations/0021). */
+  counted: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface TemplateTable {

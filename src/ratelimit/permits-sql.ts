@@ -36,12 +36,11 @@ export async function pausedFor(db: pg.Pool, key: string): Promise<{ waitMs: num
 }
 
 // Rows refused a permit leave `sending` for `pending`, due when their bucket will
-// have a token for them. Not a try: the attempt markSending counted is given back,
-// no attempt row is written, and the relay claims them again when due.
+// have a token for them. Not a try: nothing is counted (tries are counted when
+// recorded), no attempt row is written, and the relay claims them again when due.
 const DEFER = `
   update mailroom.outbox o
      set status = 'pending',
-         attempts = o.attempts - 1,
          send_after = now() + d.wait_ms * interval '1 millisecond',
          job_id = null,
          queued_at = null,

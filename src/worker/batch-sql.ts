@@ -7,6 +7,7 @@ export interface MarkedRow {
   id: string;
   job_id: string;
   status: Extract<OutboxStatus, 'sending' | 'expired' | 'suppressed'>;
+  /** Tries counted so far (recorded ones): this try is number attempts + 1. */
   attempts: number;
   max_attempts: number;
   template: string;
@@ -46,7 +47,6 @@ const MARK_SENDING = `
   )
   update mailroom.outbox o
      set status = case when batch.next_status in ('outside', 'opted out') then 'suppressed' else batch.next_status end,
-         attempts = o.attempts + (batch.next_status = 'sending')::int,
          last_error = case batch.next_status when 'expired' then 'not_after passed before it could be sent'
                                              when 'suppressed' then 'recipient is on the suppression list'
                                              when 'outside' then 'recipient''s domain is not in the staging allowlist (MAIL_ALLOWED_DOMAINS)'
@@ -94,8 +94,8 @@ export interface AttemptResult {
   retryDelayMs: number;
   /** Props to remove from the row once sent: links that carry tokens. */
   scrub: string[];
-  /** This try does not use up the budget (throttled): the row gets one more attempt. */
-  extraAttempt?: boolean;
+  /** This try does not use up the budget (throttled, config): recorded with counted = false. */
+  uncounted?: boolean;
   /** Where a staging rule redirected it; null: to the row's recipient. */
   sentTo: string | null;
 }
@@ -103,7 +103,9 @@ export interface AttemptResult {
 // Attempt rows are written whatever happened to the row meanwhile: the try took
 // place and the audit trail must say so. The status update, though, only applies
 // while this job still owns the row (status `sending`, same job_id); if the
-// sweeper took it back, the sweeper's decision stands.
+// sweeper took it back, the sweeper's decision stands. A try is counted here, when
+// its result is known (migrations/0021): attempts only ever goes up, and a
+// released row (never tried) or an uncounted try (throttled, config) leaves it.
 const RECORD_RESULTS = `
   with r as (
     select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -111,19 +113,18 @@ const RECORD_RESULTS = `
                          $14::int[], $15::text[], $16::boolean[], $17::text[])
       as r(outbox_id, job_id, attempt, transport, outcome, next_status, error_class,
            message_id, provider_message_id, response_code, response, error_message, started_at,
-           retry_delay_ms, scrub, extra_attempt, sent_to)
+           retry_delay_ms, scrub, uncounted, sent_to)
   ), attempts as (
     insert into mailroom.delivery_attempt
       (outbox_id, attempt, transport, outcome, error_class, message_id, provider_message_id,
-       response_code, response, error_message, started_at, sent_to)
+       response_code, response, error_message, started_at, sent_to, counted)
     select outbox_id, attempt, transport, outcome, error_class, message_id, provider_message_id,
-           response_code, response, error_message, started_at, sent_to
+           response_code, response, error_message, started_at, sent_to, not uncounted
       from r where outcome <> 'released'
   )
   update mailroom.outbox o
      set status = r.next_status,
-         attempts = o.attempts - (r.outcome = 'released')::int,
-         max_attempts = o.max_attempts + r.extra_attempt::int,
+         attempts = o.attempts + (r.outcome <> 'released' and not r.uncounted)::int,
          sent_at = case when r.next_status = 'sent' then now() else o.sent_at end,
          send_after = case when r.next_status = 'retrying' then now() + r.retry_delay_ms * interval '1 millisecond'
                            else o.send_after end,
@@ -157,7 +158,7 @@ export async function recordResults(db: pg.Pool, results: AttemptResult[]): Prom
     column('startedAt'),
     column('retryDelayMs'),
     results.map((r) => JSON.stringify(r.scrub)),
-    results.map((r) => r.extraAttempt ?? false),
+    results.map((r) => r.uncounted ?? false),
     column('sentTo'),
   ]);
 }

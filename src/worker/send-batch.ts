@@ -68,7 +68,8 @@ async function sendOne(
   const base: AttemptBase = {
     outboxId: row.id,
     jobId: row.job_id,
-    attempt: row.attempts,
+    // Counted when recorded (batch-sql.ts): this try is the next number.
+    attempt: row.attempts + 1,
     transport: options.transport.name,
     messageId,
     startedAt,
@@ -92,7 +93,7 @@ async function sendOne(
   // The send span continues the trace of the request that enqueued the email.
   const result = await inSendSpan(
     row.traceparent,
-    { 'mailroom.outbox_id': row.id, 'mailroom.template': row.template, 'mailroom.attempt': row.attempts },
+    { 'mailroom.outbox_id': row.id, 'mailroom.template': row.template, 'mailroom.attempt': base.attempt },
     async (span) => {
       const result = await attempt(options, row, base);
       markOutcome(span, result);
@@ -184,16 +185,16 @@ function failureResult(options: SenderOptions, row: MarkedRow, base: AttemptBase
       ? error
       : new SendError('transient', error instanceof Error ? error.message : String(error));
   // The provider asked us to slow down, or refused our own settings (credentials,
-  // certificate): not the email's fault, so the try does not use up its budget
-  // (the row gets one more attempt) and it always comes back.
+  // certificate): not the email's fault, so the try is not counted (it uses up
+  // nothing of the budget) and it always comes back.
   const throttled = sendError.errorClass === 'throttled' || sendError.errorClass === 'config';
-  const exhausted = !throttled && row.attempts >= row.max_attempts;
+  const exhausted = !throttled && base.attempt >= row.max_attempts;
   const retry = sendError.retryable && !exhausted && !(sendError instanceof RenderError);
   const message = exhausted && sendError.retryable ? `${sendError.message} (attempts exhausted)` : sendError.message;
   return {
     ...base,
     transport: sendError.transport ?? base.transport,
-    extraAttempt: throttled,
+    uncounted: throttled,
     outcome: retry ? 'retry' : 'failed',
     nextStatus: retry ? 'retrying' : 'failed',
     errorClass: sendError.errorClass,
@@ -201,7 +202,7 @@ function failureResult(options: SenderOptions, row: MarkedRow, base: AttemptBase
     responseCode: sendError.responseCode ?? null,
     response: sendError.response ?? null,
     errorMessage: message,
-    retryDelayMs: retry ? retryDelayMs(options.retry, row.attempts) : 0,
+    retryDelayMs: retry ? retryDelayMs(options.retry, base.attempt) : 0,
   };
 }
 

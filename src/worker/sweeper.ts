@@ -7,8 +7,8 @@ import { JOB_CANNOT_DELIVER } from '../queue/send-queue.ts';
 
 // A row lost while `sending` may have been delivered: that try is recorded as an
 // ambiguous attempt, so a duplicate at the recipient is explained in the audit
-// trail. Its try counts, so an email that kills its worker every time ends
-// `failed` instead of looping.
+// trail. Its try counts (here, as the worker would have counted it when recording),
+// so an email that kills its worker every time ends `failed` instead of looping.
 const SWEEP = `
   with lost as (
     select o.id, o.status, o.attempts, o.max_attempts
@@ -20,12 +20,13 @@ const SWEEP = `
   ), attempts as (
     insert into mailroom.delivery_attempt
       (outbox_id, attempt, transport, outcome, error_class, error_message, started_at)
-    select id, attempts, 'unknown', case when attempts >= max_attempts then 'failed' else 'retry' end,
+    select id, attempts + 1, 'unknown', case when attempts + 1 >= max_attempts then 'failed' else 'retry' end,
            'ambiguous', 'worker lost while sending; the email may have gone out', now()
       from lost where status = 'sending'
   )
   update mailroom.outbox o
-     set status = case when lost.status = 'sending' and lost.attempts >= lost.max_attempts then 'failed' else 'pending' end,
+     set status = case when lost.status = 'sending' and lost.attempts + 1 >= lost.max_attempts then 'failed' else 'pending' end,
+         attempts = o.attempts + (lost.status = 'sending')::int,
          last_error = case when lost.status = 'sending' then 'worker lost while sending' else o.last_error end,
          job_id = null, queued_at = null, updated_at = now()
     from lost

@@ -588,7 +588,7 @@ function timelineCells(entry: TimelineEntry): { what: string; result: string; co
     case 'attempt':
       return {
         what: `attempt ${entry.attempt}`,
-        result: `${entry.transport} ${entry.outcome}${entry.errorClass ? ` (${entry.errorClass})` : ''}`,
+        result: `${entry.transport} ${entry.outcome}${entry.errorClass ? ` (${entry.errorClass})` : ''}${entry.counted ? '' : ', not counted'}`,
         code: entry.responseCode === null ? '' : String(entry.responseCode),
         took: `${entry.durationMs} ms`,
         detail: entry.detail ?? '',

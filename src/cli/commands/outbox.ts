@@ -102,7 +102,7 @@ function timelineLine(entry: TimelineEntry): string {
     case 'attempt':
       return (
         `  ${`#${entry.attempt}`.padEnd(10)} ${at}  ${`${entry.durationMs} ms`.padStart(8)}  ` +
-        `${printable(entry.transport)} ${printable(entry.outcome)}${entry.errorClass ? ` (${printable(entry.errorClass)})` : ''}` +
+        `${printable(entry.transport)} ${printable(entry.outcome)}${entry.errorClass ? ` (${printable(entry.errorClass)})` : ''}${entry.counted ? '' : ', not counted'}` +
         `${entry.responseCode ? ` ${entry.responseCode}` : ''} ${printable(entry.detail ?? '')}`
       ).trimEnd();
     case 'event': {
