@@ -110,6 +110,33 @@ describe('NUL characters in the pages\' fields', () => {
   });
 });
 
+describe('the overview and the attempt filters', () => {
+  it('answer 400 naming the field for anything that is not a window, name, outcome or instant', async () => {
+    for (const [url, name] of [
+      ['/admin?window=month', 'window'],
+      ['/admin?window=%00', 'window'],
+      ['/admin?template=%27%3B%20drop%20table%20mailroom.outbox%3B--', 'template'],
+      ['/admin?transport=smtp%0d%0aX-Evil:1', 'transport'],
+      ['/admin/outbox?outcome=delivered', 'outcome'],
+      ['/admin/outbox?transport=%3Cscript%3E', 'transport'],
+      ['/admin/outbox?tried_from=2026-02-30T10:00Z', 'tried_from'],
+      ['/admin/outbox?tried_from=yesterday', 'tried_from'],
+      ['/admin/outbox?tried_to=2026-12-02T10:00:61Z', 'tried_to'],
+      ['/admin/outbox?tried_from=2026-12-02T11:00Z&tried_to=2026-12-02T10:00Z', 'tried_to'],
+      ['/admin/outbox/bulk?action=replay&status=failed&tried_from=2026-12-02T99:00Z', 'tried_from'],
+    ] as const) {
+      const response = await admin.get(url);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.headers['content-type'], url).toMatch(/^text\/html/);
+      expect(response.body, url).toContain(`${name}:`);
+    }
+    // Good values answer 200, whatever they match.
+    for (const url of ['/admin?window=week&template=account-confirm&transport=smtp', '/admin/outbox?outcome=retry&transport=mailjet&tried_from=2026-12-02T10:05Z']) {
+      expect((await admin.get(url)).statusCode, url).toBe(200);
+    }
+  });
+});
+
 describe('CLI durations (parseDuration)', () => {
   it('refuses a duration beyond 100 years, naming the flag', () => {
     expect(MAX_DURATION_MS).toBe(100 * 365 * 86_400_000);
