@@ -27,6 +27,7 @@ const expectedColumns: Record<string, string[]> = {
   outbox: [
     'id', 'template', 'recipient', 'props', 'locale', 'status', 'attempts', 'max_attempts', 'idempotency_key', 'priority',
     'send_after', 'not_after', 'created_at', 'queued_at', 'sent_at', 'job_id', 'last_error', 'provider_message_id', 'updated_at', 'traceparent', 'reply_to', 'tags',
+    'lease_expires_at',
   ],
   delivery_attempt: [
     'id', 'outbox_id', 'attempt', 'transport', 'outcome', 'error_class', 'provider_message_id', 'message_id', 'response_code',
@@ -71,7 +72,7 @@ describe('the mailroom schema', () => {
        select 'account-confirm', 'due' || g || '@example.test', '{}' from generate_series(1, 20) g`,
     );
     await pool.query('analyze mailroom.outbox');
-    const { rows } = await pool.query(`explain (format json) ${CLAIM_DUE_ROWS}`, [200]);
+    const { rows } = await pool.query(`explain (format json) ${CLAIM_DUE_ROWS}`, [200, 120, 2000]);
     const plan = JSON.stringify(rows[0]['QUERY PLAN']);
     expect(plan).toContain('outbox_due_idx');
     expect(plan).not.toContain('Seq Scan');

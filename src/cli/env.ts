@@ -155,6 +155,8 @@ const schema = z
     // ... and while mail is flowing (rows found within the last second).
     RELAY_BUSY_POLL_MS: int(1, 60_000).default(10),
     RELAY_BATCH_SIZE: int(1, 1000).default(200),
+    // ... and how many may wait in pg-boss at once (all workers together); the rest wait due in the outbox.
+    RELAY_MAX_QUEUED: int(1, 100_000).default(2_000),
     // Sender: jobs per batch and batches in flight per process.
     WORKER_BATCH_SIZE: int(1, 500).default(50),
     WORKER_CONCURRENCY: int(1, 64).default(2),
@@ -259,7 +261,7 @@ export function workerSettingsFromEnv(config: Config): WorkerSettings {
     jobTimeoutSeconds: config.WORKER_JOB_TIMEOUT_S,
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-    relay: { pollMs: config.RELAY_POLL_MS, busyPollMs: config.RELAY_BUSY_POLL_MS, batchSize: config.RELAY_BATCH_SIZE },
+    relay: { pollMs: config.RELAY_POLL_MS, busyPollMs: config.RELAY_BUSY_POLL_MS, batchSize: config.RELAY_BATCH_SIZE, maxQueued: config.RELAY_MAX_QUEUED },
     retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
     rateLimits: {
       transports: config.RATE_LIMIT_TRANSPORTS,

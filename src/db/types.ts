@@ -39,6 +39,8 @@ export interface OutboxTable {
   not_after: Timestamp | null;
   created_at: DefaultedTimestamp;
   queued_at: Timestamp | null;
+  /** Until when the relay's hand-off or the sender holds the row (queued, sending); the sweeper takes it back after (migrations/0022). */
+  lease_expires_at: Timestamp | null;
   sent_at: Timestamp | null;
   job_id: string | null;
   last_error: string | null;

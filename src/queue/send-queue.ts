@@ -40,17 +40,6 @@ export interface SendQueueOptions {
   onError?: (error: Error) => void;
 }
 
-/**
- * The condition, on an outbox row aliased `o` that is `queued` or `sending`, that
- * its job can no longer deliver it: the job vanished, ended without settling the
- * row (the handler threw), or has been active past its expiry (its worker died).
- */
-export const JOB_CANNOT_DELIVER = `not exists (
-  select 1 from pgboss.job j
-   where j.name = '${SEND_QUEUE}' and j.id = o.job_id
-     and (j.state in ('created', 'retry')
-          or (j.state = 'active' and j.started_on + j.expire_seconds * interval '1 second' >= now())))`;
-
 /** Jobs of the send queue by state (for /metrics). */
 export async function sendJobCounts(db: Kysely<any>): Promise<Map<string, number>> {
   const { rows } = await sql<{ state: string; count: string }>`

@@ -44,6 +44,7 @@ const DEFER = `
          send_after = now() + d.wait_ms * interval '1 millisecond',
          job_id = null,
          queued_at = null,
+         lease_expires_at = null,
          last_error = d.reason,
          updated_at = now()
     from unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[]) as d(id, job_id, wait_ms, reason)

@@ -8,16 +8,26 @@ import type { SendQueue } from '../queue/send-queue.ts';
 // index keeps, so the cost follows the backlog and not the table's history.
 // SKIP LOCKED lets several relays claim side by side without waiting on each other.
 // A fresh job id per hand-off (see outbox.job_id).
+//
+// Back-pressure: no more than $3 rows wait `queued` in pg-boss at once (counted
+// from outbox_lease_idx, at most $3 entries). The rest stay due in the outbox, in
+// priority order, so an urgent email never queues behind a deep pg-boss backlog,
+// and a queued row is fetched well within its lease ($2 seconds, the job timeout:
+// the sweeper puts back in line a row still queued after that).
 export const CLAIM_DUE_ROWS = `
-  with due as (
+  with room as (
+    select greatest(0, $3::int - (select count(*) from (select 1 from mailroom.outbox
+                                                          where status = 'queued' limit $3::int) q))::int as n
+  ), due as (
     select id from mailroom.outbox
      where status in ('pending', 'retrying') and send_after <= now()
      order by priority desc, send_after, id
-     limit $1
+     limit least($1::int, (select n from room))
      for update skip locked
   )
   update mailroom.outbox o
-     set status = 'queued', job_id = mailroom.uuid_v7(), queued_at = now(), updated_at = now()
+     set status = 'queued', job_id = mailroom.uuid_v7(), queued_at = now(),
+         lease_expires_at = now() + $2::int * interval '1 second', updated_at = now()
     from due
    where o.id = due.id
   returning o.id, o.job_id, o.priority`;
@@ -31,11 +41,11 @@ export interface ClaimedRow {
 export async function claimDueRows(
   client: pg.ClientBase,
   queue: SendQueue,
-  options: { batchSize: number; jobTimeoutSeconds: number },
+  options: { batchSize: number; jobTimeoutSeconds: number; maxQueued: number },
 ): Promise<ClaimedRow[]> {
   await client.query('begin');
   try {
-    const { rows: claimed } = await client.query<ClaimedRow>(CLAIM_DUE_ROWS, [options.batchSize]);
+    const { rows: claimed } = await client.query<ClaimedRow>(CLAIM_DUE_ROWS, [options.batchSize, options.jobTimeoutSeconds, options.maxQueued]);
     await queue.publish(
       client,
       claimed.map((row) => ({ outboxId: row.id, jobId: row.job_id, priority: row.priority })),

@@ -17,6 +17,8 @@ export interface RelayOptions {
   /** The sleep between claims while mail is flowing (at most pollMs). */
   busyPollMs?: number;
   batchSize: number;
+  /** Rows that may wait queued in pg-boss at once (all relays together). */
+  maxQueued: number;
   jobTimeoutSeconds: number;
   /** Called after each commit that queued rows: the in-process hand-off. */
   onQueued: (count: number) => void;
@@ -62,6 +64,7 @@ export function startRelay(options: RelayOptions): Relay {
           const rows = await claimDueRows(client, options.queue, {
             batchSize: options.batchSize,
             jobTimeoutSeconds: options.jobTimeoutSeconds,
+            maxQueued: options.maxQueued,
           });
           claimed = rows.length;
         } catch (error) {

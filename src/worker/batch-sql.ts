@@ -47,6 +47,8 @@ const MARK_SENDING = `
   )
   update mailroom.outbox o
      set status = case when batch.next_status in ('outside', 'opted out') then 'suppressed' else batch.next_status end,
+         -- The sender's lease ($6 seconds, the job timeout): the sweeper takes the row back after it.
+         lease_expires_at = case when batch.next_status = 'sending' then now() + $6::int * interval '1 second' end,
          last_error = case batch.next_status when 'expired' then 'not_after passed before it could be sent'
                                              when 'suppressed' then 'recipient is on the suppression list'
                                              when 'outside' then 'recipient''s domain is not in the staging allowlist (MAIL_ALLOWED_DOMAINS)'
@@ -65,13 +67,18 @@ export interface MarkRules {
   categories: ReadonlyMap<string, string>;
 }
 
-export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[], rules: MarkRules): Promise<MarkedRow[]> {
+export async function markSending(
+  db: pg.Pool,
+  jobs: { outboxId: string; jobId: string }[],
+  rules: MarkRules & { leaseSeconds: number },
+): Promise<MarkedRow[]> {
   const { rows } = await db.query<MarkedRow>(MARK_SENDING, [
     jobs.map((j) => j.outboxId),
     jobs.map((j) => j.jobId),
     rules.allowedDomains,
     [...rules.categories.keys()],
     [...rules.categories.values()],
+    rules.leaseSeconds,
   ]);
   return rows;
 }
@@ -130,6 +137,7 @@ const RECORD_RESULTS = `
                            else o.send_after end,
          job_id = case when r.next_status in ('retrying', 'pending') then null else o.job_id end,
          queued_at = case when r.next_status in ('retrying', 'pending') then null else o.queued_at end,
+         lease_expires_at = null,
          last_error = case when r.outcome = 'released' then o.last_error else r.error_message end,
          provider_message_id = coalesce(r.provider_message_id, o.provider_message_id),
          props = case when r.next_status = 'sent' and r.scrub <> '[]'

@@ -38,10 +38,16 @@ export interface SenderOptions {
   staging: StagingRules;
   /** Where one-click unsubscribe links point (required by startWorker when a template has `unsubscribe`). */
   unsubscribe: UnsubscribeSettings | null;
+  /** How long a row marked `sending` is this sender's (the job timeout); the sweeper takes it back after. */
+  leaseSeconds: number;
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
-  const rows = await markSending(options.pool, jobs, { allowedDomains: suppressOutside(options.staging), categories: options.catalogue.unsubscribeCategories });
+  const rows = await markSending(options.pool, jobs, {
+    allowedDomains: suppressOutside(options.staging),
+    categories: options.catalogue.unsubscribeCategories,
+    leaseSeconds: options.leaseSeconds,
+  });
   const marked = rows.filter((row) => row.status === 'sending');
   // Rows over a rate limit (or for a paused transport) go back to pending, due at their turn.
   const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };

@@ -28,6 +28,12 @@ export interface WorkerSettings {
     busyPollMs: number;
     /** Rows claimed per relay transaction. Default 200. */
     batchSize: number;
+    /**
+     * Rows that may wait `queued` in pg-boss at once, counted over all workers.
+     * Beyond it the relay leaves due rows in the outbox (in priority order) until the
+     * senders catch up. Default 2,000.
+     */
+    maxQueued: number;
   };
   /** Backoff after a transient failure: baseMs * 2^(attempt-1), jittered +-20%, capped at maxMs. Default 30 s and 1 h. */
   retry: { baseMs: number; maxMs: number };
@@ -48,7 +54,7 @@ export const DEFAULT_WORKER_SETTINGS: Readonly<WorkerSettings> = Object.freeze({
   jobTimeoutSeconds: 120,
   sweepIntervalMs: 5_000,
   shutdownGraceMs: 5_000,
-  relay: Object.freeze({ pollMs: 50, busyPollMs: 10, batchSize: 200 }),
+  relay: Object.freeze({ pollMs: 50, busyPollMs: 10, batchSize: 200, maxQueued: 2_000 }),
   retry: Object.freeze({ baseMs: 30_000, maxMs: 3_600_000 }),
   rateLimits: Object.freeze({ transports: {}, domains: {}, recoveryMs: 30_000, pauseMs: 60_000 }),
   staging: NO_STAGING_RULES,
@@ -90,6 +96,7 @@ export function resolveWorkerSettings(input: WorkerSettingsInput = {}): WorkerSe
   check(int(settings.relay.pollMs, 5, 60_000), 'relay.pollMs', 'must be an integer from 5 to 60000');
   check(int(settings.relay.busyPollMs, 1, 60_000), 'relay.busyPollMs', 'must be an integer from 1 to 60000');
   check(int(settings.relay.batchSize, 1, 1000), 'relay.batchSize', 'must be an integer from 1 to 1000');
+  check(int(settings.relay.maxQueued, 1, 100_000), 'relay.maxQueued', 'must be an integer from 1 to 100000');
   check(int(settings.retry.baseMs, 10, 86_400_000), 'retry.baseMs', 'must be an integer from 10 to 86400000');
   check(int(settings.retry.maxMs, 10, 7 * 86_400_000), 'retry.maxMs', 'must be an integer from 10 to 604800000');
   return settings;

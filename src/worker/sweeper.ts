@@ -1,9 +1,11 @@
-// Puts back in line the rows whose pg-boss job can no longer deliver them: the job
-// vanished, ended without settling the row (the handler threw), or has been active
-// longer than its expiry (the worker died mid-batch). Without it, a crash would
-// leave rows `queued` or `sending` for ever.
+// Puts back in line the rows whose lease ran out (outbox.lease_expires_at,
+// migrations/0022): queued or sending for longer than the job timeout, because
+// their job vanished, ended without settling the row (the handler threw), or
+// their worker died mid-batch. Without it, a crash would leave rows `queued` or
+// `sending` for ever. It reads mailroom's tables only: what pg-boss did with the
+// job does not matter, since a late job finds its row under another job id and
+// leaves it (markSending).
 import type pg from 'pg';
-import { JOB_CANNOT_DELIVER } from '../queue/send-queue.ts';
 
 // A row lost while `sending` may have been delivered: that try is recorded as an
 // ambiguous attempt, so a duplicate at the recipient is explained in the audit
@@ -14,7 +16,7 @@ const SWEEP = `
     select o.id, o.status, o.attempts, o.max_attempts
       from mailroom.outbox o
      where o.status in ('queued', 'sending')
-       and ${JOB_CANNOT_DELIVER}
+       and o.lease_expires_at < now()
      limit 1000
        for update of o skip locked
   ), attempts as (
@@ -28,7 +30,7 @@ const SWEEP = `
      set status = case when lost.status = 'sending' and lost.attempts + 1 >= lost.max_attempts then 'failed' else 'pending' end,
          attempts = o.attempts + (lost.status = 'sending')::int,
          last_error = case when lost.status = 'sending' then 'worker lost while sending' else o.last_error end,
-         job_id = null, queued_at = null, updated_at = now()
+         job_id = null, queued_at = null, lease_expires_at = null, updated_at = now()
     from lost
    where o.id = lost.id
   returning o.id, lost.status as was`;

@@ -66,6 +66,7 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
     rateLimits: settings.rateLimits,
     staging: settings.staging,
     unsubscribe: settings.unsubscribe,
+    leaseSeconds: settings.jobTimeoutSeconds,
   };
   // Loud: a staging deployment that forgot these mails real people, one that has
   // them where it should not (production) mails nobody.
@@ -90,6 +91,7 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
     pollMs: settings.relay.pollMs,
     busyPollMs: settings.relay.busyPollMs,
     batchSize: settings.relay.batchSize,
+    maxQueued: settings.relay.maxQueued,
     jobTimeoutSeconds: settings.jobTimeoutSeconds,
     onQueued: () => queue.wake(),
   });
