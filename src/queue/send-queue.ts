@@ -1,7 +1,7 @@
 // Everything mailroom knows about pg-boss, in one place: the send queue's
 // creation, publishing jobs in the relay's claim transaction, consuming them in
-// batches, waking the consumers, which outbox rows' jobs can no longer deliver
-// them (the sweeper), the job counts for /metrics, and stopping. No other module
+// batches, waking the consumers, the job counts for /metrics, and stopping. (Lost
+// rows are found by their lease on the outbox, not here: src/worker/sweeper.ts.) No other module
 // imports pg-boss or names its tables, so the hand-off can change here alone.
 //
 // One queue, whose jobs carry only an outbox id, so a replay re-renders with the
