@@ -91,14 +91,16 @@ export async function dashboard(db: Kysely<Database>, filter: DashboardFilter): 
   const { now, first, rolled } = clock[0]!;
   const behind = !rolled || now.getTime() - rolled.getTime() > BEHIND_MS;
   // The live tail: attempts after the rollup's mark, unless it lags so far that
-  // reading them would be the expensive query the rollups exist to avoid.
-  const tailFrom = behind ? null : rolled;
+  // reading them would be the expensive query the rollups exist to avoid. Each
+  // statement reads the mark itself, so it sees the rollups and the mark of one
+  // snapshot: a worker rolling up meanwhile can neither double nor drop a minute.
   const template = filter.template ?? null;
   const transport = filter.transport ?? null;
   const grain = window.grain;
 
-  const tail = sql`select date_trunc(${grain}, t.minute) as at, t.* from mailroom.tries_between(${tailFrom}::timestamptz, 'infinity') t
-                    where ${tailFrom}::timestamptz is not null`;
+  const tail = sql`select date_trunc(${grain}, t.minute) as at, t.*
+                      from mailroom.rollup_state s cross join lateral mailroom.tries_between(s.rolled_up_to, 'infinity') t
+                     where s.rolled_up_to > now() - ${BEHIND_MS}::int * interval '1 millisecond'`;
   const matches = sql`(${template}::text is null or x.template = ${template}) and (${transport}::text is null or x.transport = ${transport})`;
 
   const [tries, latency, backlog, byTemplate, errors, choices, now_] = await Promise.all([
