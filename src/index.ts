@@ -11,7 +11,7 @@ export type { DeliveryPolicy, EmailComponent, RenderContext, TemplateDefinition,
 export type { Envelope, EnvelopeOptions } from './templates/envelope.ts';
 export { defineConfig } from './define-config.ts';
 export type { MailroomConfig, RoutesContext, TemplateName, TemplateProps } from './define-config.ts';
-export { createMailroom, type Mailroom } from './outbox/create-mailroom.ts';
+export { createMailroom, type Mailroom, type MailroomOptions } from './outbox/create-mailroom.ts';
 export type { AnyEmail, EnqueueEmail } from './outbox/enqueue-email.ts';
 export type { Executor, Queryable } from './outbox/executor.ts';
 export { ValidationError } from './errors.ts';

@@ -9,9 +9,10 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { sql as drizzleSql } from 'drizzle-orm';
 import knexFactory, { type Knex } from 'knex';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailroomTesting } from 'mailroom/testing';
-import type { Executor, Queryable } from '../src/index.ts';
+import { createMailroom, type Executor, type Queryable } from '../src/index.ts';
 import { config, enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
 
@@ -129,6 +130,47 @@ describe('other executors', () => {
     const id = await enqueueEmail(executor, { template: 'account-confirm', to: 'queryable@example.test', props });
     expect(seen).toHaveLength(1);
     expect(await count('mailroom.outbox', 'id', id)).toBe(1);
+  });
+
+  it('a node-postgres client runs the INSERT as a prepared statement, planned once per connection; preparedStatements: false does not', async () => {
+    const prepared = async (client: pg.Client) =>
+      (await client.query(`select name from pg_prepared_statements where name like 'mailroom_enqueue_%'`)).rows.map((r) => r.name as string);
+    // Fresh connections: the pool's may have prepared it already.
+    const client = new pg.Client({ connectionString: s.database.url });
+    await client.connect();
+    try {
+      expect(await prepared(client)).toEqual([]);
+      await createMailroom(config).enqueue(client, { template: 'account-confirm', to: 'prepared1@example.test', props });
+      await createMailroom(config).enqueue(client, { template: 'account-confirm', to: 'prepared2@example.test', props });
+      const names = await prepared(client);
+      expect(names).toHaveLength(1);
+      expect(names[0]).toMatch(/^mailroom_enqueue_[0-9a-f]{16}$/);
+    } finally {
+      await client.end();
+    }
+    const plain = new pg.Client({ connectionString: s.database.url });
+    await plain.connect();
+    try {
+      await createMailroom(config, { preparedStatements: false }).enqueue(plain, { template: 'account-confirm', to: 'unprepared@example.test', props });
+      expect(await prepared(plain)).toEqual([]);
+    } finally {
+      await plain.end();
+    }
+    expect(await count('mailroom.outbox', 'recipient', 'prepared2@example.test')).toBe(1);
+    expect(await count('mailroom.outbox', 'recipient', 'unprepared@example.test')).toBe(1);
+  });
+
+  it('an unknown template inserts nothing, with or without the foreign key (migration 0023)', async () => {
+    const before = await count('mailroom.outbox', 'recipient', 'unknown@example.test');
+    await expect(
+      createMailroom({ ...config, templates: { ...config.templates, 'not-migrated': config.templates['account-confirm'] } } as typeof config).enqueue(s.pool, {
+        template: 'not-migrated' as 'account-confirm',
+        to: 'unknown@example.test',
+        props,
+      }),
+    ).rejects.toThrow(/not-migrated/);
+    expect(await count('mailroom.outbox', 'recipient', 'unknown@example.test')).toBe(before);
+    await expect(s.pool.query(`select mailroom.enqueue('not-migrated', 'unknown@example.test', '{}')`)).rejects.toMatchObject({ detail: 'field=template' });
   });
 
   it('refuses something that is none of these, naming what it takes', async () => {

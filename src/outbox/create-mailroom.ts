@@ -22,11 +22,23 @@ export interface Mailroom<T extends Templates = Templates> {
   validate<N extends keyof T & string>(email: EnqueueEmail<T, N>): void;
 }
 
-export function createMailroom<T extends Templates>(config: MailroomConfig<T>): Mailroom<T> {
+export interface MailroomOptions {
+  /**
+   * On a node-postgres client or pool, run enqueue's INSERT as a named prepared
+   * statement, planned once per connection (default true). Set false behind
+   * PgBouncer in transaction mode older than 1.21, or without
+   * `max_prepared_statements`: it cannot keep a statement prepared on one
+   * connection for the next transaction. Kysely and Queryable executors always run it unnamed.
+   */
+  preparedStatements?: boolean;
+}
+
+export function createMailroom<T extends Templates>(config: MailroomConfig<T>, options: MailroomOptions = {}): Mailroom<T> {
   const catalogue = catalogueOf(config);
+  const enqueueOptions = { preparedStatements: options.preparedStatements ?? true };
   return {
     config,
-    enqueue: (executor, email) => enqueueEmail(catalogue, executor, email as EnqueueEmail),
+    enqueue: (executor, email) => enqueueEmail(catalogue, executor, email as EnqueueEmail, enqueueOptions),
     enqueueMany: (executor, emails) => enqueueEmails(catalogue, executor, emails as readonly EnqueueEmail[]),
     validate: (email) => void validateEnqueue(catalogue, email as EnqueueEmail),
   };

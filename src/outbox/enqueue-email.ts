@@ -1,6 +1,7 @@
 // The public way to send an email: write it into the outbox inside the caller's
 // transaction. One INSERT; no NOTIFY (it would serialise every commit in the
 // cluster, see DESIGN.md); the relay finds the row by polling.
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { countEnqueued } from '../metrics/enqueued-counter.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
@@ -47,6 +48,11 @@ const INSERT = `
   on conflict (idempotency_key) do nothing
   returning o.id`;
 
+// The INSERT's name as a prepared statement on node-postgres (executor.ts run()):
+// planned once per connection instead of every call. The hash keeps two versions
+// of the text from ever sharing a name.
+const INSERT_NAME = `mailroom_enqueue_${createHash('sha256').update(INSERT).digest('hex').slice(0, 16)}`;
+
 // Only when the key was taken. A separate statement: the INSERT's snapshot may
 // predate the commit of the row it collided with.
 const BY_KEY = `select id from mailroom.outbox where idempotency_key = $1`;
@@ -55,7 +61,12 @@ const BY_KEY = `select id from mailroom.outbox where idempotency_key = $1`;
  * Enqueue an email in the caller's transaction and return its outbox id.
  * Throws ValidationError (naming the field) before writing anything.
  */
-export async function enqueueEmail(catalogue: Catalogue, executor: Executor, email: EnqueueEmail): Promise<string> {
+export async function enqueueEmail(
+  catalogue: Catalogue,
+  executor: Executor,
+  email: EnqueueEmail,
+  options: { preparedStatements?: boolean } = {},
+): Promise<string> {
   const request = email as EnqueueRequest;
   const { propsJson } = validateEnqueue(catalogue, request);
   const params = [
@@ -71,7 +82,7 @@ export async function enqueueEmail(catalogue: Catalogue, executor: Executor, ema
     request.replyTo ?? null,
     request.tags ?? null,
   ];
-  const inserted = await run(executor, INSERT, params);
+  const inserted = await run(executor, INSERT, params, options.preparedStatements === false ? undefined : INSERT_NAME);
   if (inserted[0]) {
     countEnqueued(request.template);
     return inserted[0].id;
