@@ -32,6 +32,10 @@ export const CLAIM_DUE_ROWS = `
    where o.id = due.id
   returning o.id, o.job_id, o.priority`;
 
+/** Is any row due? The idle relay's poll: one read of outbox_due_idx, no transaction, no lock. */
+export const ANY_DUE = `
+  select exists (select 1 from mailroom.outbox where status in ('pending', 'retrying') and send_after <= now()) as due`;
+
 export interface ClaimedRow {
   id: string;
   job_id: string;

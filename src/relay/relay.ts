@@ -2,11 +2,14 @@
 // It goes again at once while batches come back full; while mail is flowing (a
 // claim found rows within the last second) it sleeps only busyPollMs, so an email
 // waits a few milliseconds for the relay, not half an idle poll; otherwise it
-// sleeps RELAY_POLL_MS, so an idle system costs one indexed query per poll.
+// sleeps RELAY_POLL_MS, so an idle system costs one indexed query per poll: when
+// idle it first asks whether anything is due (ANY_DUE, one statement, no
+// transaction) and opens the claim transaction (BEGIN, claim, COMMIT: three round
+// trips) only when something is.
 import type pg from 'pg';
 import type { SendQueue } from '../queue/send-queue.ts';
 import type { Logger } from 'pino';
-import { claimDueRows } from './claim.ts';
+import { ANY_DUE, claimDueRows } from './claim.ts';
 
 export interface RelayOptions {
   /** A pool from connect() (src/db/connect.ts), which listens for errors on checked-out clients. */
@@ -55,6 +58,13 @@ export function startRelay(options: RelayOptions): Relay {
     while (!stopping) {
       let claimed = 0;
       try {
+        const busy = Date.now() - lastFoundAt < 1_000;
+        if (!busy && !(await options.pool.query<{ due: boolean }>(ANY_DUE)).rows[0]?.due) {
+          lastClaimAt = Date.now();
+          failures = 0;
+          if (!stopping) await sleep(options.pollMs);
+          continue;
+        }
         // A connection lost mid-claim (a PostgreSQL restart) is heard by the pool's
         // own listener (src/db/connect.ts); here a failed claim only hands its client
         // back as broken, so the pool replaces it instead of reusing it.
