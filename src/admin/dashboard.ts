@@ -81,7 +81,7 @@ export interface DashboardData {
 export async function dashboard(db: Kysely<Database>, filter: DashboardFilter): Promise<DashboardData> {
   const window = WINDOWS[filter.window];
   // Catch up first, within a budget: a worker rolls up every minute, so this is
-  // usually one cheap call; without a worker (only \`mailroom serve\`), the page does it.
+  // usually one cheap call; without a worker (only `mailroom serve`), the page does it.
   const started = performance.now();
   while (!(await rollUp(db, { maxSpan: '6 hours' })) && performance.now() - started < ROLL_UP_BUDGET_MS);
   const { rows: clock } = await sql<{ now: Date; first: Date; rolled: Date | null }>`
