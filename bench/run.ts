@@ -1,4 +1,4 @@
-// `npm run bench [-- enqueue|sql-enqueue|throughput|render|transports|workers|sustained|scale|signup|explain]`: runs the benchmarks, prints a table,
+// `npm run bench [-- enqueue|sql-enqueue|throughput|render|transports|workers|sustained|scale|signup|explain|dashboard]`: runs the benchmarks, prints a table,
 // writes bench/results/<time>.json. Figures mean something only beside their
 // baseline from the same run; see docs/performance.md.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import os from 'node:os';
 // are imported after the hook.
 registerHooks({ resolve: (specifier, context, next) => next(specifier, { ...context, conditions: [...context.conditions, 'mailroom-source'] }) });
 const [
+  { benchDashboard },
   { benchDrain },
   { benchEnqueue },
   { benchExplain },
@@ -25,6 +26,7 @@ const [
   { benchTransports },
   { benchWorkers },
 ] = await Promise.all([
+  import('./dashboard.ts'),
   import('./drain.ts'),
   import('./enqueue.ts'),
   import('./explain.ts'),
@@ -40,7 +42,7 @@ const [
 ]);
 
 const only = process.argv[2];
-const BENCHES = ['enqueue', 'sql-enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup', 'explain', 'drain'];
+const BENCHES = ['enqueue', 'sql-enqueue', 'throughput', 'render', 'transports', 'workers', 'sustained', 'scale', 'signup', 'explain', 'drain', 'dashboard'];
 if (only && !BENCHES.includes(only)) {
   console.error(`bench: unknown benchmark "${only}" (one of ${BENCHES.join(', ')})`);
   process.exit(2);
@@ -124,6 +126,10 @@ try {
   if (only === 'explain') {
     // Slow (seeds a million rows): only when asked for by name.
     results.explain = await benchExplain(database, { rows: Number(process.env.BENCH_EXPLAIN_ROWS ?? 1_000_000) });
+  }
+  if (only === 'dashboard') {
+    // Very slow (seeds 10 million rows and their attempts, several GB): only when asked for by name.
+    results.dashboard = await benchDashboard(database, { rows: Number(process.env.BENCH_DASHBOARD_ROWS ?? 10_000_000) });
   }
   if (!only || only === 'throughput') {
     const figures = await benchThroughput(database, { emails, latencySeconds });

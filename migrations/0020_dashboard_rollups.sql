@@ -58,17 +58,20 @@ create table mailroom.rollup_errors (
   primary key (at, template, transport, outcome, error_class, pattern)
 );
 
--- Due rows and the oldest due row's age, sampled at most once a minute (kept 8 days).
+-- Due rows (counted up to 100,000) and the oldest due row's age, sampled at most
+-- once a minute (kept 8 days).
 create table mailroom.rollup_backlog (
   at                 timestamptz primary key,
   due                int not null,
   oldest_due_seconds double precision
 );
 
--- Where roll_up() has got to: attempts that finished before rolled_up_to are counted.
+-- Where roll_up() has got to: attempts that finished before rolled_up_to are
+-- counted; pruned_at: when it last deleted rollups past their age (hourly).
 create table mailroom.rollup_state (
   only_row     boolean primary key default true check (only_row),
-  rolled_up_to timestamptz not null
+  rolled_up_to timestamptz not null,
+  pruned_at    timestamptz not null default '-infinity'
 );
 
 -- The histogram step of a latency in milliseconds (see rollup_latency).
@@ -128,7 +131,8 @@ $$;
 -- Roll up the attempts that finished since the last run, up to two minutes ago, at
 -- most `max_span` of them per call (so one call stays short on a big backlog of
 -- history: call again while it returns false). Returns true when caught up.
--- Also samples the backlog (once a minute) and deletes rollups past their age.
+-- Also samples the backlog (once a minute, due rows counted up to 100,000) and
+-- deletes rollups past their age (once an hour).
 create function mailroom.roll_up(max_span interval default '6 hours') returns boolean
 language plpgsql as $$
 declare
@@ -160,7 +164,8 @@ begin
              coalesce(sum(t.tries) filter (where t.outcome = 'sent'), 0),
              coalesce(sum(t.tries) filter (where t.outcome = 'failed'), 0),
              coalesce(sum(t.tries) filter (where t.outcome = 'retry'), 0)
-        from t group by 2, 3, 4
+        -- Minute rows are kept 2 days: a catch-up of older history writes hours only.
+        from t where t.minute >= now() - interval '2 days' group by 2, 3, 4
       on conflict (grain, at, template, transport) do update
         set sent = r.sent + excluded.sent, failed = r.failed + excluded.failed, retried = r.retried + excluded.retried
     ), hours as (
@@ -175,7 +180,7 @@ begin
     ), latency_minutes as (
       insert into mailroom.rollup_latency as r (grain, at, template, transport, le_step, sent)
       select 'minute', t.minute, t.template, t.transport, t.le_step, sum(t.tries)
-        from t where t.outcome = 'sent' group by 2, 3, 4, 5
+        from t where t.outcome = 'sent' and t.minute >= now() - interval '2 days' group by 2, 3, 4, 5
       on conflict (grain, at, template, transport, le_step) do update set sent = r.sent + excluded.sent
     ), latency_hours as (
       insert into mailroom.rollup_latency as r (grain, at, template, transport, le_step, sent)
@@ -192,17 +197,23 @@ begin
     update mailroom.rollup_state set rolled_up_to = v_to;
   end if;
 
-  -- The backlog now, once a minute.
-  insert into mailroom.rollup_backlog (at, due, oldest_due_seconds)
-  select date_trunc('minute', now()), b.due, b.oldest_due_seconds from mailroom.backlog_now(1000000) b
-  on conflict (at) do nothing;
+  -- The backlog now, once a minute (checked first: counting it is the costly part).
+  if not exists (select 1 from mailroom.rollup_backlog b where b.at = date_trunc('minute', now())) then
+    insert into mailroom.rollup_backlog (at, due, oldest_due_seconds)
+    select date_trunc('minute', now()), b.due, b.oldest_due_seconds from mailroom.backlog_now(100000) b
+    on conflict (at) do nothing;
+  end if;
 
-  delete from mailroom.rollup_tries where grain = 'minute' and at < now() - interval '2 days';
-  delete from mailroom.rollup_tries where grain = 'hour' and at < now() - interval '35 days';
-  delete from mailroom.rollup_latency where grain = 'minute' and at < now() - interval '2 days';
-  delete from mailroom.rollup_latency where grain = 'hour' and at < now() - interval '35 days';
-  delete from mailroom.rollup_errors where at < now() - interval '35 days';
-  delete from mailroom.rollup_backlog where at < now() - interval '8 days';
+  -- Rollups past their age, once an hour.
+  if (select s.pruned_at from mailroom.rollup_state s) < now() - interval '1 hour' then
+    delete from mailroom.rollup_tries where grain = 'minute' and at < now() - interval '2 days';
+    delete from mailroom.rollup_tries where grain = 'hour' and at < now() - interval '35 days';
+    delete from mailroom.rollup_latency where grain = 'minute' and at < now() - interval '2 days';
+    delete from mailroom.rollup_latency where grain = 'hour' and at < now() - interval '35 days';
+    delete from mailroom.rollup_errors where at < now() - interval '35 days';
+    delete from mailroom.rollup_backlog where at < now() - interval '8 days';
+    update mailroom.rollup_state set pruned_at = now();
+  end if;
 
   return v_to >= v_until;
 end

@@ -146,6 +146,26 @@ describe('the overview charts', () => {
   });
 });
 
+describe('the rollups themselves', () => {
+  it('keep minutes 2 days and hours 35 days, pruned once an hour; a catch-up of old history writes hours only', async () => {
+    const old = `insert into mailroom.rollup_tries (grain, at, template, transport, sent) values
+                   ('minute', now() - interval '3 days', 'account-confirm', 'smtp', 1), ('hour', now() - interval '40 days', 'account-confirm', 'smtp', 1)`;
+    await pool.query(old);
+    await tries({ n: 3, minutesAgo: 4 * 24 * 60 }); // 4 days ago: rolled up by the hour only
+    await rollUpAll(db.kysely);
+    const rows = async () =>
+      (await pool.query(`select grain, count(*)::int as n, sum(sent)::int as sent from mailroom.rollup_tries group by 1 order by 1`)).rows;
+    expect(await rows()).toEqual([{ grain: 'hour', n: 1, sent: 3 }]);
+    // Within the hour, old rows stay until the next prune.
+    await pool.query(old);
+    await rollUp(db.kysely);
+    expect(await rows()).toEqual([
+      { grain: 'hour', n: 2, sent: 4 },
+      { grain: 'minute', n: 1, sent: 1 },
+    ]);
+  });
+});
+
 describe('operator actions on the timeline', () => {
   it('records who replayed and cancelled a row, and when, in time order with its tries', async () => {
     const [id] = (await tries({ n: 1, minutesAgo: 3, outcome: 'failed' })).ids;
