@@ -12,5 +12,11 @@
 
 alter table mailroom.delivery_attempt add column counted boolean not null default true;
 
+-- The uncounted tries of a row, for the backoff: it still grows with every try,
+-- counted or not, so a provider that keeps throttling is asked less and less often.
+-- Partial: only throttled and config tries are in it, so the sender's lookup per row
+-- (markSending) reads an index that is nearly always empty for that row.
+create index delivery_attempt_uncounted_idx on mailroom.delivery_attempt (outbox_id) where not counted;
+
 comment on column mailroom.delivery_attempt.counted is
   'false: a throttled or configuration try, which did not use up an attempt of the email (its number is shared with the next try)';

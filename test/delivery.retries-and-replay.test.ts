@@ -62,6 +62,12 @@ describe('delivery under SMTP errors', () => {
       [2, 'retry', 'transient', true],
       [3, 'sent', null, true],
     ]);
+    // The backoff grows with every try, counted or not: about 400, 800, 1,600 ms (+-20%).
+    const tries = await attempts(id);
+    const gaps = [1, 2, 3].map((i) => tries[i].started_at - tries[i - 1].finished_at);
+    expect(gaps[0]).toBeGreaterThanOrEqual(320);
+    expect(gaps[1]).toBeGreaterThanOrEqual(640);
+    expect(gaps[2]).toBeGreaterThanOrEqual(1_280);
   });
 
   it('treats a 421 as the server shedding load: throttled, retried, the try not counted', async () => {

@@ -9,6 +9,8 @@ export interface MarkedRow {
   status: Extract<OutboxStatus, 'sending' | 'expired' | 'suppressed'>;
   /** Tries counted so far (recorded ones): this try is number attempts + 1. */
   attempts: number;
+  /** Throttled and config tries so far (not counted): the backoff grows with them too. */
+  uncounted_tries: number;
   max_attempts: number;
   template: string;
   recipient: string;
@@ -58,7 +60,8 @@ const MARK_SENDING = `
     from batch
    where o.id = batch.id
   returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent,
-            o.reply_to, o.tags`;
+            o.reply_to, o.tags,
+            (select count(*)::int from mailroom.delivery_attempt a where a.outbox_id = o.id and not a.counted) as uncounted_tries`;
 
 export interface MarkRules {
   /** The staging allowlist's domains, lower-cased (null: every domain). */

@@ -208,7 +208,9 @@ function failureResult(options: SenderOptions, row: MarkedRow, base: AttemptBase
     responseCode: sendError.responseCode ?? null,
     response: sendError.response ?? null,
     errorMessage: message,
-    retryDelayMs: retry ? retryDelayMs(options.retry, base.attempt) : 0,
+    // Every try so far, counted or not, lengthens the wait: a provider that keeps
+    // throttling is asked less and less often.
+    retryDelayMs: retry ? retryDelayMs(options.retry, base.attempt + row.uncounted_tries) : 0,
   };
 }
 
