@@ -3,6 +3,7 @@
 // due in the outbox, so an urgent email enqueued behind a backlog still goes out
 // among the first; and the sweeper takes a row back by its lease alone, whatever
 // pg-boss holds, leaving rows whose lease still runs.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sweepLostRows } from '../src/worker/sweeper.ts';
 import { enqueueEmail } from './support/mailroom.ts';
@@ -65,6 +66,11 @@ describe('the lease on the row', () => {
     const lostQueued = await insert('queued', '-1 second');
     const liveSending = await insert('sending', '1 hour');
     const liveQueued = await insert('queued', '1 hour');
+    // The query operations.md gives for rows past their lease finds exactly those two.
+    const section = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8').split('## When a worker dies')[1]!.split('\n## ')[0]!;
+    const query = /```sql\n([\s\S]*?)```/.exec(section)![1]!;
+    const { rows: past } = await s.pool.query(query);
+    expect(past.map((r) => [r.status, Number(r.count)]).sort()).toEqual([['queued', 1], ['sending', 1]]);
     const { requeued, fromSending } = await sweepLostRows(s.pool);
     expect({ requeued, fromSending }).toEqual({ requeued: 2, fromSending: 1 });
     const { rows } = await s.pool.query(
