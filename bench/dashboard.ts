@@ -298,6 +298,12 @@ async function explainDashboard(pool: pg.Pool, name: string, filter: DashboardFi
     const plans: StatementPlan[] = [];
     for (const statement of recording.sent) {
       take();
+      // Transaction control and SET LOCAL (dashboard() runs its statements in one
+      // repeatable-read, read-only transaction with jit off): replayed as sent, not explained.
+      if (!/^\s*(select|with)\b/i.test(statement.sql)) {
+        await client.query(statement.sql, statement.parameters as unknown[]);
+        continue;
+      }
       const { rows } = await client.query<{ 'QUERY PLAN': [Explained] }>(
         `explain (analyze, buffers, format json) ${statement.sql}`,
         statement.parameters as unknown[],
