@@ -66,6 +66,7 @@ function Layout({ title, csrf, refreshSeconds, children }: { title: string; csrf
         <meta name="referrer" content="same-origin" />
         <title>{`${title} · mailroom admin`}</title>
         <link rel="stylesheet" href={`${BASE}/style.css`} />
+        <link rel="icon" type="image/svg+xml" href={`${BASE}/favicon.svg`} />
       </head>
       <body>
         {csrf !== undefined ? (
