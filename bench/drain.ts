@@ -79,6 +79,10 @@ export interface DrainFigures {
   queriesByStatement: string | null;
   /** PostgreSQL CPU ms per email by backend (application_name, or autovacuum worker etc.). */
   pgCpuByBackend: string | null;
+  /** Where pg_stat_statements is loaded: execution time of all the bench database's statements, ms per email delivered (the feeder's included). */
+  pgStatementMs: number | null;
+  /** ... the heaviest statements: calls and execution ms per email. */
+  statementsByTime: string | null;
 }
 
 export interface DrainOptions {
@@ -105,6 +109,8 @@ interface Measured {
   load1: number;
   queriesByStatement: string | null;
   pgCpuByBackend: string | null;
+  pgStatementMs: number | null;
+  statementsByTime: string | null;
 }
 
 export async function benchDrain(database: BenchDatabase, options: DrainOptions): Promise<DrainFigures[]> {
@@ -143,6 +149,8 @@ export async function benchDrain(database: BenchDatabase, options: DrainOptions)
             load1: m.load1,
             queriesByStatement: m.queriesByStatement,
             pgCpuByBackend: m.pgCpuByBackend,
+            pgStatementMs: m.pgStatementMs,
+            statementsByTime: m.statementsByTime,
           });
           console.log(`  ${JSON.stringify(figures.at(-1))}`);
         }
@@ -215,7 +223,7 @@ if (process.argv[1] === THIS_FILE && process.argv.includes(CHILD_FLAG)) {
 
 /** The figures by transport and variant: median and range over the rounds. */
 export function summariseDrain(figures: DrainFigures[]): Record<string, string | number>[] {
-  const keys = ['perSecond', 'ratio', 'peerRatio', 'pgCpuMs', 'pgDeliveryCpuMs', 'pgWorkerCpuMs', 'tupleWrites', 'queries', 'rssPeakMiB', 'load1'] as const;
+  const keys = ['perSecond', 'ratio', 'peerRatio', 'pgStatementMs', 'pgCpuMs', 'pgDeliveryCpuMs', 'pgWorkerCpuMs', 'tupleWrites', 'queries', 'rssPeakMiB', 'load1'] as const;
   const groups = new Map<string, DrainFigures[]>();
   for (const f of figures) {
     const key = `${f.transport} ${f.variant}`;
@@ -247,6 +255,10 @@ export function printDrain(figures: DrainFigures[]): void {
   for (const f of figures.filter((f) => f.round === last && f.writesByTable)) console.log(`  ${f.transport} ${f.variant}: ${f.writesByTable}`);
   console.log('\nPostgreSQL CPU ms per email by backend (last round):');
   for (const f of figures.filter((f) => f.round === last && f.pgCpuByBackend)) console.log(`  ${f.transport} ${f.variant}: ${f.pgCpuByBackend}`);
+  if (figures.some((f) => f.statementsByTime)) {
+    console.log('\npg_stat_statements, execution time per email delivered (last round; all statements of the bench database, heaviest first):');
+    for (const f of figures.filter((f) => f.round === last && f.statementsByTime)) console.log(`  ${f.transport} ${f.variant}: ${f.pgStatementMs} ms in all: ${f.statementsByTime}`);
+  }
   console.log('\nThe worker\'s statements per email (last round; most frequent first, with their client-observed latency in ms per email):');
   for (const f of figures.filter((f) => f.round === last && f.queriesByStatement)) console.log(`  ${f.transport} ${f.variant}: ${f.queriesByStatement}`);
 }
@@ -289,6 +301,8 @@ async function baseline(sinkUrl: string, seconds: number): Promise<Measured> {
     load1: round(loadavg()[0]!, 2),
     queriesByStatement: null,
     pgCpuByBackend: null,
+    pgStatementMs: null,
+    statementsByTime: null,
   };
 }
 
@@ -424,7 +438,9 @@ async function drain(context: Context, kind: 'mailroom' | 'peer', transport: 'sm
     // Warm-up: the JIT, pg-boss and the pools reach steady state.
     while ((await system.delivered()) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, options.warmupSeconds * 1000));
+    const statementsTracked = await resetStatements(pool);
     const begin = await locked(async () => {
+      if (statementsTracked) await pool.query('select pg_stat_statements_reset()');
       const snapshot = {
         delivered: await system.delivered(),
         tables: await tableWrites(pool, 'pg_stat_user_tables'),
@@ -447,6 +463,7 @@ async function drain(context: Context, kind: 'mailroom' | 'peer', transport: 'sm
         queries: snapshotQueries(),
         tables: await tableWrites(pool, 'pg_stat_user_tables'),
         pg: await backendCpu(pool),
+        statements: statementsTracked ? await statementTimes(pool) : null,
       };
       inWindow = false;
       return snapshot;
@@ -533,6 +550,13 @@ async function drain(context: Context, kind: 'mailroom' | 'peer', transport: 'sm
       load1: round(loadavg()[0]!, 2),
       queriesByStatement,
       pgCpuByBackend,
+      pgStatementMs: end.statements ? perEmail(end.statements.reduce((sum, q) => sum + q.ms, 0)) : null,
+      statementsByTime: end.statements
+        ? end.statements
+            .slice(0, 10)
+            .map((q) => `${(q.calls / Math.max(1, emails)).toFixed(3)} x ${q.query} (${(q.ms / Math.max(1, emails)).toFixed(4)} ms)`)
+            .join(' | ')
+        : null,
     };
   } finally {
     feeding = false;
@@ -540,6 +564,30 @@ async function drain(context: Context, kind: 'mailroom' | 'peer', transport: 'sm
     await system.stop();
     await system.clear();
   }
+}
+
+/**
+ * pg_stat_statements, where the server preloads it (a bench's own PostgreSQL with
+ * shared_preload_libraries = 'pg_stat_statements'; docs/performance.md): true once
+ * the extension answers in the bench database.
+ */
+async function resetStatements(pool: pg.Pool): Promise<boolean> {
+  try {
+    await pool.query('create extension if not exists pg_stat_statements');
+    await pool.query('select pg_stat_statements_reset()');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The bench database's statements since the reset, heaviest first: execution ms in all. */
+async function statementTimes(pool: pg.Pool): Promise<{ query: string; calls: number; ms: number }[]> {
+  const { rows } = await pool.query<{ query: string; calls: string; ms: number }>(
+    `select regexp_replace(query, '\\s+', ' ', 'g') as query, calls, total_exec_time as ms from pg_stat_statements
+      where dbid = (select oid from pg_database where datname = current_database()) order by total_exec_time desc`,
+  );
+  return rows.map((r) => ({ query: r.query.trim().slice(0, 90), calls: Number(r.calls), ms: r.ms }));
 }
 
 interface TableWrites {
