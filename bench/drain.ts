@@ -343,8 +343,9 @@ async function mailroomSystem(context: Context, transport: 'smtp' | 'accept'): P
   const count = async (where: string) => (await pool.query<{ n: number }>(`select count(*)::int as n from mailroom.outbox where ${where}`)).rows[0]!.n;
   return {
     insert: (n) => insertBacklog(feeder as unknown as pg.Pool, n, props),
-    waiting: () => count(`status in ('pending', 'queued')`),
-    delivered: () => count(`status = 'sent'`),
+    // By phase, as mailroom's own queries (outbox_phase_list_idx, migrations/0024).
+    waiting: () => count(`phase in ('pending', 'in flight') and status in ('pending', 'queued')`),
+    delivered: () => count(`phase = 'sent'`),
     async start() {
       worker =
         transport === 'smtp'

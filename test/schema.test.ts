@@ -27,7 +27,7 @@ const expectedColumns: Record<string, string[]> = {
   outbox: [
     'id', 'template', 'recipient', 'props', 'locale', 'status', 'attempts', 'max_attempts', 'idempotency_key', 'priority',
     'send_after', 'not_after', 'created_at', 'queued_at', 'sent_at', 'job_id', 'last_error', 'provider_message_id', 'updated_at', 'traceparent', 'reply_to', 'tags',
-    'lease_expires_at',
+    'lease_expires_at', 'phase',
   ],
   delivery_attempt: [
     'id', 'outbox_id', 'attempt', 'transport', 'outcome', 'error_class', 'provider_message_id', 'message_id', 'response_code',
@@ -76,5 +76,50 @@ describe('the mailroom schema', () => {
     const plan = JSON.stringify(rows[0]['QUERY PLAN']);
     expect(plan).toContain('outbox_due_idx');
     expect(plan).not.toContain('Seq Scan');
+  });
+
+  // migrations/0024: a flip from queued to sending (the lease renewed) changes no
+  // indexed value, so PostgreSQL can make it a HOT update, written in place with
+  // no new index entries; handing off and settling still leave their indexes.
+  it('names neither status nor the lease in any outbox index, so marking a row sending can be HOT', async () => {
+    const { rows: named } = await pool.query<{ index: string }>(
+      `select i.indexrelid::regclass::text as index
+         from pg_index i
+         join pg_attribute a on a.attrelid = i.indrelid and a.attname in ('status', 'lease_expires_at')
+        where i.indrelid = 'mailroom.outbox'::regclass
+          and (a.attnum = any (i.indkey::int2[])
+               or pg_get_expr(i.indexprs, i.indrelid) ~ ('\\m' || a.attname || '\\M')
+               or pg_get_expr(i.indpred, i.indrelid) ~ ('\\m' || a.attname || '\\M'))`,
+    );
+    expect(named).toEqual([]);
+
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{ id: string }>(
+        `insert into mailroom.outbox (template, recipient, props, status, job_id, queued_at, lease_expires_at)
+         select 'account-confirm', 'hot' || g || '@example.test', '{}', 'queued', gen_random_uuid(), now(), now() + interval '2 minutes'
+           from generate_series(1, 5) g returning id`,
+      );
+      const hot = async () =>
+        (await client.query<{ upd: string; hot: string }>(`select n_tup_upd as upd, n_tup_hot_upd as hot from pg_stat_xact_user_tables where relid = 'mailroom.outbox'::regclass`)).rows[0]!;
+      const before = await hot();
+      await client.query(
+        `update mailroom.outbox set status = 'sending', lease_expires_at = now() + interval '2 minutes', updated_at = now() where id = any($1::uuid[])`,
+        [rows.map((r) => r.id)],
+      );
+      const marked = await hot();
+      expect(Number(marked.upd) - Number(before.upd)).toBe(5);
+      expect(Number(marked.hot) - Number(before.hot)).toBe(5);
+      const phases = await client.query(`select distinct phase from mailroom.outbox where id = any($1::uuid[])`, [rows.map((r) => r.id)]);
+      expect(phases.rows).toEqual([{ phase: 'in flight' }]);
+      // Settling changes the phase: the row leaves the in-flight set, not HOT.
+      await client.query(`update mailroom.outbox set status = 'sent', sent_at = now(), lease_expires_at = null where id = any($1::uuid[])`, [rows.map((r) => r.id)]);
+      const settled = await hot();
+      expect(Number(settled.hot) - Number(marked.hot)).toBe(0);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
   });
 });

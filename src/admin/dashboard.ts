@@ -214,14 +214,20 @@ export async function dashboard(db: Kysely<Database>, filter: DashboardFilter): 
 }
 
 /**
- * Rows by status now, each counted up to COUNT_CAP from outbox_status_list_idx
- * (a status with millions of rows reads COUNT_CAP index entries, not the table),
+ * Rows by status now, each counted up to COUNT_CAP from outbox_phase_list_idx
+ * (a status with millions of rows reads COUNT_CAP index entries, not the table;
+ * queued and sending share the phase 'in flight', and are told apart on the row),
  * and the due rows (outbox_due_idx) with the longest wait among them.
  */
 async function currentCounts(db: Kysely<Database>): Promise<DashboardData['now']> {
   const [counts, due] = await Promise.all([
     sql<{ status: OutboxStatus; n: number }>`
-      select s.status, (select count(*)::int from (select 1 from mailroom.outbox o where o.status = s.status limit ${COUNT_CAP + 1}) x) as n
+      select s.status,
+             case when mailroom.outbox_phase(s.status) = 'in flight'
+                  then (select count(*)::int from (select 1 from mailroom.outbox o
+                                                    where o.phase = 'in flight' and o.status = s.status limit ${COUNT_CAP + 1}) x)
+                  else (select count(*)::int from (select 1 from mailroom.outbox o where o.phase = s.status limit ${COUNT_CAP + 1}) x)
+             end as n
         from unnest(${STATUSES}::text[]) s(status)`.execute(db),
     sql<{ due: number; oldest: number | null }>`select b.due, b.oldest_due_seconds as oldest from mailroom.backlog_now(${COUNT_CAP + 1}) b`.execute(db),
   ]);

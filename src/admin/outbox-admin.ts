@@ -44,6 +44,8 @@ export async function statusCounts(db: Kysely<Database>) {
   const oldest = await db
     .selectFrom('mailroom.outbox')
     .select((eb) => eb.fn.min('created_at').as('oldest'))
+    // By phase (outbox_phase_list_idx, migrations/0024), then the statuses meant.
+    .where('phase', 'in', ['pending', 'retrying', 'in flight'])
     .where('status', 'in', ['pending', 'retrying', 'queued'])
     .where('send_after', '<=', sql<Date>`now()`)
     .executeTakeFirst();
@@ -461,7 +463,8 @@ export async function cancelFilter(
 
 function applyFilter<QB extends { where: (...args: any[]) => QB }>(query: QB, filter: RowFilter): QB {
   let q = query;
-  if (filter.status) q = q.where('status', '=', filter.status);
+  // By phase first: outbox_phase_list_idx (migrations/0024); the status tells queued from sending.
+  if (filter.status) q = q.where(sql`phase`, '=', sql`mailroom.outbox_phase(${filter.status})`).where('status', '=', filter.status);
   if (filter.template) q = q.where('template', '=', filter.template);
   if (filter.recipient) q = q.where(sql`lower(recipient)`, '=', filter.recipient.toLowerCase());
   if (filter.sinceMs != null) q = q.where('created_at', '>=', new Date(Date.now() - filter.sinceMs));

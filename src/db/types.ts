@@ -1,6 +1,6 @@
 // Row types of the mailroom schema, as Kysely sees them. Kept by hand beside
 // migrations/; test/schema.test.ts checks that every column here exists.
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
 import type { SqlNode } from '../templates/sql-schema.ts';
 
 export type OutboxStatus =
@@ -31,6 +31,8 @@ export interface OutboxTable {
   /** The row's provider tags, added to its template's. */
   tags: string[] | null;
   status: Generated<OutboxStatus>;
+  /** The status with queued and sending folded into 'in flight': what the indexes name (migrations/0024). Written by PostgreSQL only. */
+  phase: GeneratedAlways<Exclude<OutboxStatus, 'queued' | 'sending'> | 'in flight'>;
   attempts: Generated<number>;
   max_attempts: Generated<number>;
   idempotency_key: string | null;

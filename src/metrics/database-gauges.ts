@@ -22,15 +22,15 @@ interface Snapshot {
 async function readSnapshot(db: Db): Promise<Snapshot> {
   const { rows: counts } = await sql<{ status: string; count: string }>`
     select status, count(*) as count from mailroom.outbox
-     where status in ('pending', 'queued', 'sending', 'retrying')
+     where phase in ('pending', 'in flight', 'retrying')
      group by status`.execute(db.kysely);
   // Oldest row still waiting to go out; relay lag is the part of that wait spent
   // due but not yet handed to pg-boss (the relay's own delay).
   const { rows: ages } = await sql<{ oldest: number | null; lag: number | null }>`
     select extract(epoch from now() - (select min(created_at) from mailroom.outbox
-                                         where status in ('pending', 'queued', 'sending', 'retrying')))::float8 as oldest,
+                                         where phase in ('pending', 'in flight', 'retrying')))::float8 as oldest,
            extract(epoch from now() - (select min(send_after) from mailroom.outbox
-                                         where status in ('pending', 'retrying') and send_after <= now()))::float8 as lag`.execute(db.kysely);
+                                         where phase in ('pending', 'retrying') and send_after <= now()))::float8 as lag`.execute(db.kysely);
   const jobs = await sendJobCounts(db.kysely);
   const { rows: paused } = await sql<{ key: string }>`
     select key from mailroom.rate_limit where paused_until > now()`.execute(db.kysely);

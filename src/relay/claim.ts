@@ -4,23 +4,24 @@
 import type pg from 'pg';
 import type { SendQueue } from '../queue/send-queue.ts';
 
-// Reads only outbox_due_idx (partial: pending and retrying rows), in the order the
-// index keeps, so the cost follows the backlog and not the table's history.
-// SKIP LOCKED lets several relays claim side by side without waiting on each other.
-// A fresh job id per hand-off (see outbox.job_id).
+// Reads only outbox_due_idx (partial: pending and retrying rows, by their phase,
+// migrations/0024), in the order the index keeps, so the cost follows the backlog
+// and not the table's history. SKIP LOCKED lets several relays claim side by side
+// without waiting on each other. A fresh job id per hand-off (see outbox.job_id).
 //
-// Back-pressure: no more than $3 rows wait `queued` in pg-boss at once (counted
-// from outbox_lease_idx, at most $3 entries). The rest stay due in the outbox, in
-// priority order, so an urgent email never queues behind a deep pg-boss backlog,
-// and a queued row is fetched well within its lease ($2 seconds, the job timeout:
-// the sweeper puts back in line a row still queued after that).
+// Back-pressure: no more than $3 rows are in flight (queued in pg-boss or being
+// sent) at once, counted from outbox_phase_list_idx, at most $3 entries. The rest
+// stay due in the outbox, in priority order, so an urgent email never queues behind
+// a deep pg-boss backlog, and a queued row is fetched well within its lease ($2
+// seconds, the job timeout: the sweeper puts back in line a row still queued after
+// that).
 export const CLAIM_DUE_ROWS = `
   with room as (
     select greatest(0, $3::int - (select count(*) from (select 1 from mailroom.outbox
-                                                          where status = 'queued' limit $3::int) q))::int as n
+                                                          where phase = 'in flight' limit $3::int) q))::int as n
   ), due as (
     select id from mailroom.outbox
-     where status in ('pending', 'retrying') and send_after <= now()
+     where phase in ('pending', 'retrying') and send_after <= now()
      order by priority desc, send_after, id
      limit least($1::int, (select n from room))
      for update skip locked
@@ -34,7 +35,7 @@ export const CLAIM_DUE_ROWS = `
 
 /** Is any row due? The idle relay's poll: one read of outbox_due_idx, no transaction, no lock. */
 export const ANY_DUE = `
-  select exists (select 1 from mailroom.outbox where status in ('pending', 'retrying') and send_after <= now()) as due`;
+  select exists (select 1 from mailroom.outbox where phase in ('pending', 'retrying') and send_after <= now()) as due`;
 
 export interface ClaimedRow {
   id: string;

@@ -32,10 +32,11 @@ export interface PurgeResult {
 const UNSENT_SETTLED = `('failed', 'cancelled', 'expired', 'suppressed')`;
 
 // created_at <= the cutoff is implied by the settle time and lets the
-// (status, created_at) index find the candidates; the settle time decides.
+// (phase, created_at) index find the candidates (a settled row's phase is its
+// status, migrations/0024); the settle time decides.
 const CANDIDATES = {
-  sent: `status = 'sent' and created_at < now() - $1 * interval '1 millisecond' and sent_at < now() - $1 * interval '1 millisecond'`,
-  failed: `status in ${UNSENT_SETTLED} and created_at < now() - $1 * interval '1 millisecond' and updated_at < now() - $1 * interval '1 millisecond'`,
+  sent: `phase = 'sent' and created_at < now() - $1 * interval '1 millisecond' and sent_at < now() - $1 * interval '1 millisecond'`,
+  failed: `phase in ${UNSENT_SETTLED} and created_at < now() - $1 * interval '1 millisecond' and updated_at < now() - $1 * interval '1 millisecond'`,
 } as const;
 
 const deleteBatch = (where: string) => `
@@ -45,7 +46,7 @@ const deleteBatch = (where: string) => `
 // Sensitive props by template ($2), from the catalogue: the same lists the sender
 // scrubs on success. A scrubbed row can no longer be replayed meaningfully: its
 // token is gone, which is the point; its token had expired long before anyway.
-const SCRUB_WHERE = `status in ${UNSENT_SETTLED} and created_at < now() - $1 * interval '1 millisecond'
+const SCRUB_WHERE = `phase in ${UNSENT_SETTLED} and created_at < now() - $1 * interval '1 millisecond'
   and exists (select 1 from jsonb_to_recordset($2::jsonb) as s(template text, keys text[])
                where s.template = mailroom.outbox.template and mailroom.outbox.props ?| s.keys)`;
 const SCRUB_BATCH = `

@@ -4,7 +4,10 @@
 // their worker died mid-batch. Without it, a crash would leave rows `queued` or
 // `sending` for ever. It reads mailroom's tables only: what pg-boss did with the
 // job does not matter, since a late job finds its row under another job id and
-// leaves it (markSending).
+// leaves it (markSending). The rows in flight are found by their phase
+// (outbox_phase_list_idx: as many entries as there are rows in flight, at most
+// RELAY_MAX_QUEUED plus the batches being sent), their lease read from the row:
+// no index names the lease, so renewing it is a HOT update (migrations/0024).
 import type pg from 'pg';
 
 // A row lost while `sending` may have been delivered: that try is recorded as an
@@ -15,7 +18,7 @@ const SWEEP = `
   with lost as (
     select o.id, o.status, o.attempts, o.max_attempts
       from mailroom.outbox o
-     where o.status in ('queued', 'sending')
+     where o.phase = 'in flight'
        and o.lease_expires_at < now()
      limit 1000
        for update of o skip locked
