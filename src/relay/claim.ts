@@ -25,13 +25,16 @@ export const CLAIM_DUE_ROWS = `
      order by priority desc, send_after, id
      limit least($1::int, (select n from room))
      for update skip locked
+  ), claimed as (
+    update mailroom.outbox o
+       set status = 'queued', job_id = mailroom.uuid_v7(), queued_at = now(),
+           lease_expires_at = now() + $2::int * interval '1 second', updated_at = now()
+      from due
+     where o.id = due.id
+    returning o.id, o.job_id, o.priority
   )
-  update mailroom.outbox o
-     set status = 'queued', job_id = mailroom.uuid_v7(), queued_at = now(),
-         lease_expires_at = now() + $2::int * interval '1 second', updated_at = now()
-    from due
-   where o.id = due.id
-  returning o.id, o.job_id, o.priority`;
+  -- The room there was, on every row (one row of nulls when nothing was claimed).
+  select c.id, c.job_id, c.priority, room.n as room from room left join claimed c on true`;
 
 /** Is any row due? The idle relay's poll: one read of outbox_due_idx, no transaction, no lock. */
 export const ANY_DUE = `
@@ -47,17 +50,22 @@ export async function claimDueRows(
   client: pg.ClientBase,
   queue: SendQueue,
   options: { batchSize: number; jobTimeoutSeconds: number; maxQueued: number },
-): Promise<ClaimedRow[]> {
+): Promise<{ claimed: ClaimedRow[]; room: number }> {
   await client.query('begin');
   try {
-    const { rows: claimed } = await client.query<ClaimedRow>(CLAIM_DUE_ROWS, [options.batchSize, options.jobTimeoutSeconds, options.maxQueued]);
+    const { rows } = await client.query<{ id: string | null; job_id: string | null; priority: number | null; room: number }>(CLAIM_DUE_ROWS, [
+      options.batchSize,
+      options.jobTimeoutSeconds,
+      options.maxQueued,
+    ]);
+    const claimed = rows.filter((row): row is ClaimedRow & { room: number } => row.id !== null);
     await queue.publish(
       client,
       claimed.map((row) => ({ outboxId: row.id, jobId: row.job_id, priority: row.priority })),
       options.jobTimeoutSeconds,
     );
     await client.query('commit');
-    return claimed;
+    return { claimed, room: rows[0]?.room ?? 0 };
   } catch (error) {
     await client.query('rollback').catch(() => {});
     throw error;

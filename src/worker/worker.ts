@@ -74,6 +74,8 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   if (staging) logger.warn({ staging: settings.staging }, staging);
 
   // One consumer per unit of concurrency, each sending one batch at a time.
+  // The relay is started below; a batch settled before that has nobody to tell.
+  let relay: Relay | undefined;
   await queue.consume({ consumers: settings.concurrency, batchSize: settings.batchSize }, async (jobs) => {
     const batch = sendBatch(senderOptions, jobs);
     inFlight.add(batch);
@@ -81,10 +83,12 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
       await batch;
     } finally {
       inFlight.delete(batch);
+      // Room in the queue again: a relay waiting at RELAY_MAX_QUEUED may claim.
+      relay?.released(jobs.length);
     }
   });
 
-  const relay: Relay = startRelay({
+  relay = startRelay({
     pool: db.pool,
     queue,
     logger,
