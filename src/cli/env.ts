@@ -153,7 +153,7 @@ const schema = z
     // Relay: how often it looks for due rows when idle, and how many it claims at once.
     RELAY_POLL_MS: int(5, 60_000).default(50),
     // ... and while mail is flowing (rows found within the last second).
-    RELAY_BUSY_POLL_MS: int(1, 60_000).default(10),
+    RELAY_BUSY_POLL_MS: int(1, 60_000).default(2),
     RELAY_BATCH_SIZE: int(1, 1000).default(200),
     // ... and how many may wait in pg-boss at once (all workers together); the rest wait due in the outbox.
     RELAY_MAX_QUEUED: int(1, 100_000).default(2_000),

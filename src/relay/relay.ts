@@ -1,11 +1,11 @@
 // The relay loop: poll for due rows, hand them to pg-boss, wake the local sender.
-// It goes again at once while batches come back full; while mail is flowing (a
-// claim found rows within the last second) it sleeps only busyPollMs, so an email
-// waits a few milliseconds for the relay, not half an idle poll; otherwise it
-// sleeps RELAY_POLL_MS, so an idle system costs one indexed query per poll: when
-// idle it first asks whether anything is due (ANY_DUE, one statement, no
-// transaction) and opens the claim transaction (BEGIN, claim, COMMIT: three round
-// trips) only when something is.
+// It goes again at once while batches come back full. Otherwise each poll first
+// asks whether anything is due (ANY_DUE: one read of outbox_due_idx, one statement,
+// no transaction) and opens the claim transaction (BEGIN, claim, COMMIT: three
+// round trips) only when something is. While mail is flowing (a claim found rows
+// within the last second) it polls every busyPollMs (2 ms), so an email waits about
+// a millisecond for the relay, and no NOTIFY is needed in the producer's commit;
+// otherwise every RELAY_POLL_MS, so an idle system costs one indexed query per poll.
 //
 // At the RELAY_MAX_QUEUED cap the claim finds little room, and counting the rows in
 // flight is most of its cost (2 ms a claim at 2,000 in flight, measured: most of
@@ -49,7 +49,7 @@ export function startRelay(options: RelayOptions): Relay {
   let stopping = false;
   let lastClaimAt = Date.now();
   let lastFoundAt = 0;
-  const busyPollMs = Math.min(options.busyPollMs ?? 10, options.pollMs);
+  const busyPollMs = Math.min(options.busyPollMs ?? 2, options.pollMs);
   let wakeSleep: (() => void) | undefined;
   // The last claim found the queue full; `freed` counts rows settled here since.
   let full = false;
@@ -69,14 +69,15 @@ export function startRelay(options: RelayOptions): Relay {
 
   const loop = (async () => {
     let failures = 0;
+    let batchWasFull = false;
     while (!stopping) {
       let claimed = 0;
       try {
-        const busy = Date.now() - lastFoundAt < 1_000;
-        if (!busy && !(await options.pool.query<{ due: boolean }>(ANY_DUE)).rows[0]?.due) {
+        // A full batch means more is due: claim again at once. Otherwise ask first.
+        if (!batchWasFull && !(await options.pool.query<{ due: boolean }>(ANY_DUE)).rows[0]?.due) {
           lastClaimAt = Date.now();
           failures = 0;
-          if (!stopping) await sleep(options.pollMs);
+          if (!stopping) await sleep(Date.now() - lastFoundAt < 1_000 ? busyPollMs : options.pollMs);
           continue;
         }
         // A connection lost mid-claim (a PostgreSQL restart) is heard by the pool's
@@ -91,6 +92,7 @@ export function startRelay(options: RelayOptions): Relay {
             maxQueued: options.maxQueued,
           });
           claimed = result.claimed.length;
+          batchWasFull = claimed === options.batchSize;
           full = result.room < options.batchSize && claimed >= result.room;
           freed = 0;
         } catch (error) {
@@ -107,6 +109,7 @@ export function startRelay(options: RelayOptions): Relay {
         }
       } catch (error) {
         failures += 1;
+        batchWasFull = false;
         options.logger.error({ err: error }, 'relay: claim failed; backing off');
         await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
         continue;

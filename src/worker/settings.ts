@@ -54,7 +54,7 @@ export const DEFAULT_WORKER_SETTINGS: Readonly<WorkerSettings> = Object.freeze({
   jobTimeoutSeconds: 120,
   sweepIntervalMs: 5_000,
   shutdownGraceMs: 5_000,
-  relay: Object.freeze({ pollMs: 50, busyPollMs: 10, batchSize: 200, maxQueued: 2_000 }),
+  relay: Object.freeze({ pollMs: 50, busyPollMs: 2, batchSize: 200, maxQueued: 2_000 }),
   retry: Object.freeze({ baseMs: 30_000, maxMs: 3_600_000 }),
   rateLimits: Object.freeze({ transports: {}, domains: {}, recoveryMs: 30_000, pauseMs: 60_000 }),
   staging: NO_STAGING_RULES,
