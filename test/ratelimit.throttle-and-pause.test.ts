@@ -4,7 +4,7 @@
 // and none has its attempts used up. The pause is logged at error level.
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { enqueueEmail } from './support/mailroom.ts';
 import { learnFromAttempts } from '../src/ratelimit/permits.ts';
 import type { Transport } from '../src/transports/transport.ts';
@@ -84,6 +84,16 @@ describe('a throttled reply', () => {
 
 describe('bad credentials (Mailjet 401)', () => {
   it('pause the transport in the shared table: other emails wait without a try, and all go once it answers again', async () => {
+    // Every status a row takes, in order (a test-only trigger, dropped below).
+    await s.pool.query(`
+      create table status_seen (outbox_id uuid, status text, at timestamptz default clock_timestamp());
+      create function note_status() returns trigger language plpgsql as $$
+        begin
+          if new.status is distinct from old.status then insert into status_seen (outbox_id, status) values (new.id, new.status); end if;
+          return new;
+        end $$;
+      create trigger note_status after update on mailroom.outbox for each row execute function note_status();`);
+    onTestFinished(() => s.pool.query('drop trigger note_status on mailroom.outbox; drop function note_status(); drop table status_seen').then(() => {}));
     stub.respond('locked@example.test', 401);
     const worker = await startInProcessWorker(
       s.env({ MAIL_TRANSPORT: 'mailjet', MAILJET_API_KEY: stub.apiKey, MAILJET_API_SECRET: stub.apiSecret, MAILJET_API_URL: stub.url, TRANSPORT_PAUSE_MS: '2000' }),
@@ -103,6 +113,12 @@ describe('bad credentials (Mailjet 401)', () => {
       await waitUntil(() => row(waiting), (r) => r.status === 'pending' && r.last_error !== null, 10_000, 'the second email held back');
       expect(await row(waiting)).toMatchObject({ status: 'pending', attempts: 0, last_error: expect.stringMatching(/^transport mailjet paused: mailjet refused the credentials/) });
       expect(await attempts(waiting)).toEqual([]);
+      // The permit is asked before the row is marked: held back, it went from queued
+      // straight back to pending, never `sending` (which only ever means a send).
+      const { rows: seen } = await s.pool.query(`select status from status_seen where outbox_id = $1 order by at`, [waiting]);
+      expect(seen.map((r) => r.status)).toContain('queued');
+      expect(seen.map((r) => r.status)).toContain('pending');
+      expect(seen.map((r) => r.status)).not.toContain('sending');
 
       // The credentials work again (here: the stub stops refusing); after the pause both go out.
       stub.respond('locked@example.test', 'success');

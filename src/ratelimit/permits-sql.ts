@@ -35,8 +35,9 @@ export async function pausedFor(db: pg.Pool, key: string): Promise<{ waitMs: num
   return rows[0] ? { waitMs: rows[0].wait_ms, reason: rows[0].pause_reason } : null;
 }
 
-// Rows refused a permit leave `sending` for `pending`, due when their bucket will
-// have a token for them. Not a try: nothing is counted (tries are counted when
+// Rows refused a permit go from `queued` (never marked `sending`) back to
+// `pending`, due when their bucket will have a token for them, if they are still
+// queued under the same job. Not a try: nothing is counted (tries are counted when
 // recorded), no attempt row is written, and the relay claims them again when due.
 const DEFER = `
   update mailroom.outbox o
@@ -48,7 +49,7 @@ const DEFER = `
          last_error = d.reason,
          updated_at = now()
     from unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[]) as d(id, job_id, wait_ms, reason)
-   where o.id = d.id and o.job_id = d.job_id and o.status = 'sending'`;
+   where o.id = d.id and o.job_id = d.job_id and o.status = 'queued'`;
 
 export async function deferRows(db: pg.Pool, rows: { id: string; jobId: string; waitMs: number; reason: string }[]): Promise<void> {
   if (rows.length === 0) return;

@@ -1,10 +1,11 @@
 // Rate limits per transport and per recipient domain, held across every worker
 // process in PostgreSQL (token buckets, see migrations/0007_rate_limits.sql).
 //
-// Before a batch is sent, each row asks for a permit from its transport's bucket
-// and its recipient domain's. Rows without one are not sent and not waited for:
-// they go back to `pending` with send_after at their turn and last_error saying
-// why ("rate limited (domain gmail.com)"); no attempt is counted. After the batch,
+// Before a batch is marked `sending`, each row asks for a permit from its
+// transport's bucket and its recipient domain's. Rows without one are not marked,
+// not sent and not waited for: they go from `queued` back to `pending` with
+// send_after at their turn and last_error saying why ("rate limited (domain
+// gmail.com)"); no attempt is counted, and `sending` only ever means a send. After the batch,
 // a throttled reply (SMTP 421, HTTP 429) halves that transport's rate for a while,
 // and a configuration fault (bad credentials, untrusted certificate) pauses the
 // transport for every worker.
@@ -25,11 +26,16 @@ export interface RateLimits {
   pauseMs: number;
 }
 
-/** What a permit needs to know of a marked row. */
+/** What a permit needs to know of a queued row (the recipient only when domains have rates: needsRecipients). */
 export interface PermitRow {
   id: string;
   job_id: string;
   recipient: string;
+}
+
+/** Do permits depend on the recipient (a rate per domain)? If not, a batch asks without reading its rows. */
+export function needsRecipients(limits: RateLimits): boolean {
+  return Object.keys(limits.domains).length > 0;
 }
 
 export interface RateLimitOptions {
@@ -64,6 +70,7 @@ export async function takeSendPermits<R extends PermitRow>(options: RateLimitOpt
   const domainIndex = new Map<string, number>();
   const perDomain = domainRates(limits.domains);
   const asks = rows.map((row) => {
+    if (perDomain.size === 0) return { transport: 1, domain: null };
     const domain = domainOf(row.recipient);
     const rate = perDomain.get(domain);
     if (rate === undefined) return { transport: 1, domain: null };

@@ -63,6 +63,19 @@ const MARK_SENDING = `
             o.reply_to, o.tags,
             (select count(*)::int from mailroom.delivery_attempt a where a.outbox_id = o.id and not a.counted) as uncounted_tries`;
 
+// The recipients of a batch's rows still queued under their job, for the rate
+// limiter's per-domain permits, asked before any row is marked `sending`.
+const QUEUED_RECIPIENTS = `
+  select o.id, o.job_id, o.recipient
+    from mailroom.outbox o
+    join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id
+   where o.status = 'queued'`;
+
+export async function queuedRecipients(db: pg.Pool, jobs: { outboxId: string; jobId: string }[]): Promise<{ id: string; job_id: string; recipient: string }[]> {
+  const { rows } = await db.query<{ id: string; job_id: string; recipient: string }>(QUEUED_RECIPIENTS, [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId)]);
+  return rows;
+}
+
 export interface MarkRules {
   /** The staging allowlist's domains, lower-cased (null: every domain). */
   allowedDomains: string[] | null;
@@ -75,6 +88,7 @@ export async function markSending(
   jobs: { outboxId: string; jobId: string }[],
   rules: MarkRules & { leaseSeconds: number },
 ): Promise<MarkedRow[]> {
+  if (jobs.length === 0) return [];
   const { rows } = await db.query<MarkedRow>(MARK_SENDING, [
     jobs.map((j) => j.outboxId),
     jobs.map((j) => j.jobId),

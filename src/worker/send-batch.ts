@@ -4,13 +4,13 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { RenderError, SendError } from '../errors.ts';
 import type { AttemptObservation, Metrics } from '../metrics/metrics.ts';
-import { learnFromAttempts, takeSendPermits, type RateLimits } from '../ratelimit/permits.ts';
+import { learnFromAttempts, needsRecipients, takeSendPermits, type RateLimits } from '../ratelimit/permits.ts';
 import { inSendSpan, markOutcome } from '../tracing/trace-context.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import { EMPTY_ENVELOPE } from '../templates/envelope.ts';
 import { renderEmail } from '../templates/render.ts';
 import { messageIdFor, type Transport } from '../transports/transport.ts';
-import { markSending, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
+import { markSending, queuedRecipients, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.ts';
 import { unsubscribeUrl, type UnsubscribeSettings } from '../unsubscribe/link.ts';
 import { routeRecipient, suppressOutside, type StagingRules } from './staging.ts';
@@ -43,16 +43,25 @@ export interface SenderOptions {
 }
 
 export async function sendBatch(options: SenderOptions, jobs: { outboxId: string; jobId: string }[]): Promise<void> {
-  const rows = await markSending(options.pool, jobs, {
+  // Permits first: rows over a rate limit (or for a paused transport) go from queued
+  // back to pending, due at their turn, without ever being marked sending. The
+  // recipients are read only when a domain has a rate.
+  const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
+  let permitted = jobs;
+  if (limiter) {
+    const asking = needsRecipients(limiter.limits)
+      ? await queuedRecipients(options.pool, jobs)
+      : jobs.map((job) => ({ id: job.outboxId, job_id: job.jobId, recipient: '' }));
+    const allowed = new Set((await takeSendPermits(limiter, asking)).map((row) => row.id));
+    permitted = jobs.filter((job) => allowed.has(job.outboxId));
+    options.metrics?.deferred(asking.length - allowed.size);
+  }
+  const rows = await markSending(options.pool, permitted, {
     allowedDomains: suppressOutside(options.staging),
     categories: options.catalogue.unsubscribeCategories,
     leaseSeconds: options.leaseSeconds,
   });
-  const marked = rows.filter((row) => row.status === 'sending');
-  // Rows over a rate limit (or for a paused transport) go back to pending, due at their turn.
-  const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
-  const toSend = limiter ? await takeSendPermits(limiter, marked) : marked;
-  options.metrics?.deferred(marked.length - toSend.length);
+  const toSend = rows.filter((row) => row.status === 'sending');
   for (const row of rows) {
     if (row.status !== 'sending') options.logger.info({ outboxId: row.id, template: row.template, outcome: row.status }, 'not sent');
   }
