@@ -355,6 +355,9 @@ async function mailroomSystem(context: Context, transport: 'smtp' | 'accept'): P
     stop: async () => worker?.stop(),
     async clear() {
       await pool.query('truncate mailroom.outbox cascade');
+      // e.g. BENCH_OUTBOX_FILLFACTOR=70: how much room each page keeps for HOT updates (the migrations set 80).
+      const fillfactor = process.env.BENCH_OUTBOX_FILLFACTOR;
+      if (fillfactor) await pool.query(`alter table mailroom.outbox set (fillfactor = ${Number(fillfactor)})`);
       await pool.query(`delete from pgboss.job where name = 'mailroom.send'`);
       // The last variant's dead jobs, vacuumed now rather than by autovacuum in the window.
       await pool.query('vacuum pgboss.job');
