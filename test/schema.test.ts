@@ -72,7 +72,7 @@ describe('the mailroom schema', () => {
        select 'account-confirm', 'due' || g || '@example.test', '{}' from generate_series(1, 20) g`,
     );
     await pool.query('analyze mailroom.outbox');
-    const { rows } = await pool.query(`explain (format json) ${CLAIM_DUE_ROWS}`, [200, 120, 2000]);
+    const { rows } = await pool.query(`explain (format json) ${CLAIM_DUE_ROWS}`, [200, 120, 2000, null]);
     const plan = JSON.stringify(rows[0]['QUERY PLAN']);
     expect(plan).toContain('outbox_due_idx');
     expect(plan).not.toContain('Seq Scan');

@@ -10,15 +10,19 @@ import type { SendQueue } from '../queue/send-queue.ts';
 // without waiting on each other. A fresh job id per hand-off (see outbox.job_id).
 //
 // Back-pressure: no more than $3 rows are in flight (queued in pg-boss or being
-// sent) at once, counted from outbox_phase_list_idx, at most $3 entries. The rest
+// sent) at once, counted from outbox_phase_list_idx, at most $3 entries, unless
+// the relay gives the room it knows ($4, see relay.ts: the count reads every dead
+// entry its range holds, up to 10-20 ms a claim before a vacuum). The rest
 // stay due in the outbox, in priority order, so an urgent email never queues behind
 // a deep pg-boss backlog, and a queued row is fetched well within its lease ($2
 // seconds, the job timeout: the sweeper puts back in line a row still queued after
 // that).
 export const CLAIM_DUE_ROWS = `
   with room as (
-    select greatest(0, $3::int - (select count(*) from (select 1 from mailroom.outbox
-                                                          where phase = 'in flight' limit $3::int) q))::int as n
+    select case when $4::int is not null then greatest(0, $4::int)
+                else greatest(0, $3::int - (select count(*) from (select 1 from mailroom.outbox
+                                                                   where phase = 'in flight' limit $3::int) q))::int
+           end as n
   ), due as (
     select id from mailroom.outbox
      where phase in ('pending', 'retrying') and send_after <= now()
@@ -49,7 +53,7 @@ export interface ClaimedRow {
 export async function claimDueRows(
   client: pg.ClientBase,
   queue: SendQueue,
-  options: { batchSize: number; jobTimeoutSeconds: number; maxQueued: number },
+  options: { batchSize: number; jobTimeoutSeconds: number; maxQueued: number; knownRoom?: number | null },
 ): Promise<{ claimed: ClaimedRow[]; room: number }> {
   await client.query('begin');
   try {
@@ -57,6 +61,7 @@ export async function claimDueRows(
       options.batchSize,
       options.jobTimeoutSeconds,
       options.maxQueued,
+      options.knownRoom ?? null,
     ]);
     const claimed = rows.filter((row): row is ClaimedRow & { room: number } => row.id !== null);
     await queue.publish(
