@@ -114,7 +114,7 @@ interface Measured {
 }
 
 export async function benchDrain(database: BenchDatabase, options: DrainOptions): Promise<DrainFigures[]> {
-  const sink = await startCountSink();
+  const sink = await startCountSink({ trackIds: false });
   const variants = options.variants ?? ALL_VARIANTS;
   const figures: DrainFigures[] = [];
   try {
