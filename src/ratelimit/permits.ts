@@ -26,6 +26,33 @@ export interface RateLimits {
   pauseMs: number;
 }
 
+// A transport's pause, as last read: a batch with no rate in play reads it at most
+// every PAUSE_READ_EVERY_MS (a round trip less per batch, on the path from commit to
+// send). A pause set by another worker takes effect here within that; one set by
+// this process at once (learnFromAttempts writes it here too).
+const PAUSE_READ_EVERY_MS = 250;
+const pauses = new WeakMap<pg.Pool, Map<string, { readAt: number; until: number; reason: string | null }>>();
+
+async function pauseOf(pool: pg.Pool, key: string): Promise<{ waitMs: number; reason: string | null } | null> {
+  let byKey = pauses.get(pool);
+  if (!byKey) pauses.set(pool, (byKey = new Map()));
+  const now = Date.now();
+  let known = byKey.get(key);
+  if (!known || now - known.readAt >= PAUSE_READ_EVERY_MS) {
+    const read = await pausedFor(pool, key);
+    // wait_ms comes back as numeric (a string): a number here.
+    known = { readAt: Date.now(), until: read ? Date.now() + Number(read.waitMs) : 0, reason: read?.reason ?? null };
+    byKey.set(key, known);
+  }
+  return known.until > now ? { waitMs: known.until - now, reason: known.reason } : null;
+}
+
+function notePause(pool: pg.Pool, key: string, until: number, reason: string): void {
+  let byKey = pauses.get(pool);
+  if (!byKey) pauses.set(pool, (byKey = new Map()));
+  byKey.set(key, { readAt: Date.now(), until, reason });
+}
+
 /** What a permit needs to know of a queued row (the recipient only when domains have rates: needsRecipients). */
 export interface PermitRow {
   id: string;
@@ -86,7 +113,7 @@ export async function takeSendPermits<R extends PermitRow>(options: RateLimitOpt
 
   let answers: { permitted: boolean; waitMs: number; reason: string | null }[];
   if (rates.every((rate) => rate === null)) {
-    const pause = await pausedFor(pool, keys[0]!);
+    const pause = await pauseOf(pool, keys[0]!);
     const reason = pause ? `transport ${name} paused: ${pause.reason ?? 'configuration error'}` : null;
     answers = rows.map(() => (pause ? { permitted: false, waitMs: pause.waitMs, reason } : { permitted: true, waitMs: 0, reason: null }));
   } else {
@@ -139,6 +166,8 @@ export async function learnFromAttempts(options: RateLimitOptions, outcomes: Try
     if (fault && !transport.route) {
       const reason = fault.errorMessage ?? 'configuration error';
       const until = await pauseTransport(pool, transportKey(fault.transport), limits.pauseMs, reason);
+      // By this clock (the row's time is the database's): how long, not until when.
+      notePause(pool, transportKey(fault.transport), Date.now() + limits.pauseMs, reason);
       logger?.error(
         { transport: fault.transport, pausedUntil: until.toISOString(), reason },
         `transport ${fault.transport} paused until ${until.toISOString()} in every worker: ${reason}. Fix the configuration; emails wait and keep their attempts`,
