@@ -26,7 +26,7 @@ export async function takeSendPermits(
 // With no rate in play, only a pause can hold a batch back: a plain read, no lock
 // and no write, so an unlimited setup costs one index lookup per batch.
 const PAUSED_FOR = `
-  select extract(epoch from paused_until - clock_timestamp()) * 1000 as wait_ms, pause_reason
+  select (extract(epoch from paused_until - clock_timestamp()) * 1000)::float8 as wait_ms, pause_reason
     from mailroom.rate_limit
    where key = $1 and paused_until > clock_timestamp()`;
 

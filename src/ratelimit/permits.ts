@@ -33,24 +33,25 @@ export interface RateLimits {
 const PAUSE_READ_EVERY_MS = 250;
 const pauses = new WeakMap<pg.Pool, Map<string, { readAt: number; until: number; reason: string | null }>>();
 
-async function pauseOf(pool: pg.Pool, key: string): Promise<{ waitMs: number; reason: string | null } | null> {
+function pausesOf(pool: pg.Pool) {
   let byKey = pauses.get(pool);
   if (!byKey) pauses.set(pool, (byKey = new Map()));
+  return byKey;
+}
+
+async function pauseOf(pool: pg.Pool, key: string): Promise<{ waitMs: number; reason: string | null } | null> {
   const now = Date.now();
-  let known = byKey.get(key);
+  let known = pausesOf(pool).get(key);
   if (!known || now - known.readAt >= PAUSE_READ_EVERY_MS) {
     const read = await pausedFor(pool, key);
-    // wait_ms comes back as numeric (a string): a number here.
-    known = { readAt: Date.now(), until: read ? Date.now() + Number(read.waitMs) : 0, reason: read?.reason ?? null };
-    byKey.set(key, known);
+    known = { readAt: Date.now(), until: read ? Date.now() + read.waitMs : 0, reason: read?.reason ?? null };
+    pausesOf(pool).set(key, known);
   }
   return known.until > now ? { waitMs: known.until - now, reason: known.reason } : null;
 }
 
 function notePause(pool: pg.Pool, key: string, until: number, reason: string): void {
-  let byKey = pauses.get(pool);
-  if (!byKey) pauses.set(pool, (byKey = new Map()));
-  byKey.set(key, { readAt: Date.now(), until, reason });
+  pausesOf(pool).set(key, { readAt: Date.now(), until, reason });
 }
 
 /** What a permit needs to know of a queued row (the recipient only when domains have rates: needsRecipients). */

@@ -85,6 +85,18 @@ export function startRelay(options: RelayOptions): Relay {
     while (!stopping) {
       let claimed = 0;
       try {
+        // Between counts, a queue this relay reckons full gets neither a probe nor a
+        // claim transaction: it waits for its senders (released()) or the next count.
+        const knownRoom = Date.now() - countedAt >= COUNT_EVERY_MS ? null : Math.max(0, options.maxQueued - inFlight);
+        if (knownRoom === 0) {
+          full = true;
+          freed = 0;
+          batchWasFull = false;
+          lastClaimAt = Date.now();
+          failures = 0;
+          if (!stopping) await sleep(4 * options.pollMs);
+          continue;
+        }
         // A full batch means more is due: claim again at once. Otherwise ask first.
         if (!batchWasFull && !(await options.pool.query<{ due: boolean }>(ANY_DUE)).rows[0]?.due) {
           lastClaimAt = Date.now();
@@ -98,15 +110,14 @@ export function startRelay(options: RelayOptions): Relay {
         const client = await options.pool.connect();
         let failed: Error | undefined;
         try {
-          const count = Date.now() - countedAt >= COUNT_EVERY_MS;
           const result = await claimDueRows(client, options.queue, {
             batchSize: options.batchSize,
             jobTimeoutSeconds: options.jobTimeoutSeconds,
             maxQueued: options.maxQueued,
-            knownRoom: count ? null : Math.max(0, options.maxQueued - inFlight),
+            knownRoom,
           });
           claimed = result.claimed.length;
-          if (count) countedAt = Date.now();
+          if (knownRoom === null) countedAt = Date.now();
           inFlight = options.maxQueued - result.room + claimed;
           batchWasFull = claimed === options.batchSize;
           full = result.room < options.batchSize && claimed >= result.room;
