@@ -25,6 +25,12 @@ export interface Handoff {
   outboxId: string;
   jobId: string;
   priority: number;
+  /**
+   * The relay gives this row to a sender in its own process (no fetch): its job
+   * becomes fetchable only once the row's lease is over, as the backstop should that
+   * process die, and is deleted once the batch is recorded (forget()).
+   */
+  heldLocally?: boolean;
 }
 
 interface JobData {
@@ -86,7 +92,11 @@ export class SendQueue {
    * delivery_attempt hold the history.
    */
   async ensure(): Promise<void> {
-    const options = { retryLimit: 0, deleteAfterSeconds: 3600, retentionSeconds: 7 * 86_400 };
+    const options = {
+      retryLimit: 0,
+      deleteAfterSeconds: 3600,
+      retentionSeconds: 7 * 86_400,
+    };
     const existing = await this.#boss.getQueue(SEND_QUEUE);
     if (existing) await this.#boss.updateQueue(SEND_QUEUE, options);
     else await this.#boss.createQueue(SEND_QUEUE, options);
@@ -97,8 +107,18 @@ export class SendQueue {
     if (handoffs.length === 0) return;
     await this.#boss.insert(
       SEND_QUEUE,
-      handoffs.map((h) => ({ id: h.jobId, data: { outboxId: h.outboxId } satisfies JobData, priority: h.priority, expireInSeconds })),
-      { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values) } },
+      handoffs.map((h) => ({
+        id: h.jobId,
+        data: { outboxId: h.outboxId } satisfies JobData,
+        priority: h.priority,
+        expireInSeconds,
+        ...(h.heldLocally ? { startAfter: expireInSeconds } : {}),
+      })),
+      {
+        db: {
+          executeSql: (text: string, values?: unknown[]) => client.query(text, values),
+        },
+      },
     );
   }
 
@@ -114,11 +134,30 @@ export class SendQueue {
           SEND_QUEUE,
           // burstWhenBatchFull: a full batch means more is waiting; fetch again at once
           // instead of idling out the poll (measured: 200/s without it, see docs/performance.md).
-          { batchSize: options.batchSize, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true },
-          (jobs) => handler(jobs.map((job) => ({ outboxId: job.data.outboxId, jobId: job.id }))),
+          {
+            batchSize: options.batchSize,
+            pollingIntervalSeconds: 0.5,
+            burstWhenBatchFull: true,
+          },
+          (jobs) =>
+            handler(
+              jobs.map((job) => ({
+                outboxId: job.data.outboxId,
+                jobId: job.id,
+              })),
+            ),
         ),
       );
     }
+  }
+
+  /**
+   * The jobs of rows a local sender took straight from the relay (heldLocally) and
+   * has recorded: nothing is left for them to do, so they go without a fetch or a
+   * completion.
+   */
+  async forget(jobIds: string[]): Promise<void> {
+    if (jobIds.length > 0) await this.#boss.deleteJob(SEND_QUEUE, jobIds);
   }
 
   /** Jobs were just published: have every consumer fetch now instead of at its next poll. */
@@ -133,6 +172,10 @@ export class SendQueue {
 
   /** Graceful: active jobs get `timeoutMs` to finish, then are failed (the sweeper hands their rows off again). */
   async stop(options: { graceful: boolean; timeoutMs?: number }): Promise<void> {
-    await this.#boss.stop({ graceful: options.graceful, ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}), close: true });
+    await this.#boss.stop({
+      graceful: options.graceful,
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+      close: true,
+    });
   }
 }

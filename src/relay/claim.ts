@@ -3,6 +3,7 @@
 // a job left without its row.
 import type pg from 'pg';
 import type { SendQueue } from '../queue/send-queue.ts';
+import { namedStatement } from '../db/named-statement.ts';
 
 // Reads only outbox_due_idx (partial: pending and retrying rows, by their phase,
 // migrations/0024), in the order the index keeps, so the cost follows the backlog
@@ -44,6 +45,10 @@ export const CLAIM_DUE_ROWS = `
 export const ANY_DUE = `
   select exists (select 1 from mailroom.outbox where phase in ('pending', 'retrying') and send_after <= now()) as due`;
 
+const CLAIM = namedStatement('claim', CLAIM_DUE_ROWS);
+/** ANY_DUE as a named prepared statement (the relay runs it every 2 ms while mail flows). */
+export const ANY_DUE_STATEMENT = namedStatement('any_due', ANY_DUE);
+
 export interface ClaimedRow {
   id: string;
   job_id: string;
@@ -53,20 +58,36 @@ export interface ClaimedRow {
 export async function claimDueRows(
   client: pg.ClientBase,
   queue: SendQueue,
-  options: { batchSize: number; jobTimeoutSeconds: number; maxQueued: number; knownRoom?: number | null },
+  options: {
+    batchSize: number;
+    jobTimeoutSeconds: number;
+    maxQueued: number;
+    knownRoom?: number | null;
+    /** The first this many rows claimed go to a sender in this process (Handoff.heldLocally). */
+    heldLocally?: number;
+  },
 ): Promise<{ claimed: ClaimedRow[]; room: number }> {
   await client.query('begin');
   try {
-    const { rows } = await client.query<{ id: string | null; job_id: string | null; priority: number | null; room: number }>(CLAIM_DUE_ROWS, [
-      options.batchSize,
-      options.jobTimeoutSeconds,
-      options.maxQueued,
-      options.knownRoom ?? null,
-    ]);
-    const claimed = rows.filter((row): row is ClaimedRow & { room: number } => row.id !== null);
+    const { rows } = await client.query<{
+      id: string | null;
+      job_id: string | null;
+      priority: number | null;
+      room: number;
+    }>({
+      ...CLAIM,
+      values: [options.batchSize, options.jobTimeoutSeconds, options.maxQueued, options.knownRoom ?? null],
+    });
+    // Most urgent first, so the rows held for this process's own senders are those.
+    const claimed = rows.filter((row): row is ClaimedRow & { room: number } => row.id !== null).sort((a, b) => b.priority - a.priority);
     await queue.publish(
       client,
-      claimed.map((row) => ({ outboxId: row.id, jobId: row.job_id, priority: row.priority })),
+      claimed.map((row, i) => ({
+        outboxId: row.id,
+        jobId: row.job_id,
+        priority: row.priority,
+        heldLocally: i < (options.heldLocally ?? 0),
+      })),
       options.jobTimeoutSeconds,
     );
     await client.query('commit');

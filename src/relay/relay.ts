@@ -16,6 +16,13 @@
 // second can push the total past the cap until the next count; the cap is for
 // keeping priority order and leases, not a hard limit.
 //
+// The in-process hand-off: when this process's senders have room (localRoom()),
+// the relay gives them the first rows it claims itself (onHeld), so those go from
+// the claim's commit to markSending without pg-boss's fetch, its completion, or the
+// wake-up between. Their jobs are still published in the claim, held until the
+// rows' lease runs out (the backstop should this process die), and deleted once
+// the rows are recorded. The rest are for any process's consumers (onQueued).
+//
 // A relay that found the queue full waits for room worth a claim: until this
 // process's senders have settled `min(batchSize, maxQueued / 4)` rows or four polls
 // have passed (the senders of other processes free room too; a full queue holds
@@ -23,7 +30,7 @@
 import type pg from 'pg';
 import type { SendQueue } from '../queue/send-queue.ts';
 import type { Logger } from 'pino';
-import { ANY_DUE, claimDueRows } from './claim.ts';
+import { ANY_DUE_STATEMENT, claimDueRows, type ClaimedRow } from './claim.ts';
 
 /** How often, at most, a relay counts the rows in flight instead of reckoning them. */
 export const COUNT_EVERY_MS = 1_000;
@@ -40,8 +47,12 @@ export interface RelayOptions {
   /** Rows that may wait queued in pg-boss at once (all relays together). */
   maxQueued: number;
   jobTimeoutSeconds: number;
-  /** Called after each commit that queued rows: the in-process hand-off. */
+  /** Called after each commit that queued rows for pg-boss's consumers (wake them). */
   onQueued: (count: number) => void;
+  /** Rows this process's senders can take now, straight from the relay (default 0: none). */
+  localRoom?: () => number;
+  /** Called after each commit with the rows held for this process's senders (at most localRoom()). */
+  onHeld?: (rows: ClaimedRow[]) => void;
 }
 
 export interface Relay {
@@ -98,7 +109,7 @@ export function startRelay(options: RelayOptions): Relay {
           continue;
         }
         // A full batch means more is due: claim again at once. Otherwise ask first.
-        if (!batchWasFull && !(await options.pool.query<{ due: boolean }>(ANY_DUE)).rows[0]?.due) {
+        if (!batchWasFull && !(await options.pool.query<{ due: boolean }>(ANY_DUE_STATEMENT)).rows[0]?.due) {
           lastClaimAt = Date.now();
           failures = 0;
           if (!stopping) await sleep(Date.now() - lastFoundAt < 1_000 ? busyPollMs : options.pollMs);
@@ -109,14 +120,20 @@ export function startRelay(options: RelayOptions): Relay {
         // back as broken, so the pool replaces it instead of reusing it.
         const client = await options.pool.connect();
         let failed: Error | undefined;
+        let held: ClaimedRow[] = [];
+        let queued = 0;
         try {
+          const heldLocally = options.onHeld ? Math.max(0, options.localRoom?.() ?? 0) : 0;
           const result = await claimDueRows(client, options.queue, {
             batchSize: options.batchSize,
             jobTimeoutSeconds: options.jobTimeoutSeconds,
             maxQueued: options.maxQueued,
             knownRoom,
+            heldLocally,
           });
           claimed = result.claimed.length;
+          held = result.claimed.slice(0, heldLocally);
+          queued = claimed - held.length;
           if (knownRoom === null) countedAt = Date.now();
           inFlight = options.maxQueued - result.room + claimed;
           batchWasFull = claimed === options.batchSize;
@@ -132,7 +149,8 @@ export function startRelay(options: RelayOptions): Relay {
         failures = 0;
         if (claimed > 0) {
           lastFoundAt = lastClaimAt;
-          options.onQueued(claimed);
+          if (held.length > 0) options.onHeld?.(held);
+          if (queued > 0) options.onQueued(queued);
         }
       } catch (error) {
         failures += 1;

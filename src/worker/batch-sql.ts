@@ -2,6 +2,7 @@
 // costs two round trips to PostgreSQL, not a hundred.
 import type pg from 'pg';
 import type { OutboxStatus } from '../db/types.ts';
+import { namedStatement } from '../db/named-statement.ts';
 
 export interface MarkedRow {
   id: string;
@@ -71,8 +72,13 @@ const QUEUED_RECIPIENTS = `
     join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id
    where o.status = 'queued'`;
 
+const QUEUED_RECIPIENTS_STATEMENT = namedStatement('queued_recipients', QUEUED_RECIPIENTS);
+
 export async function queuedRecipients(db: pg.Pool, jobs: { outboxId: string; jobId: string }[]): Promise<{ id: string; job_id: string; recipient: string }[]> {
-  const { rows } = await db.query<{ id: string; job_id: string; recipient: string }>(QUEUED_RECIPIENTS, [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId)]);
+  const { rows } = await db.query<{ id: string; job_id: string; recipient: string }>({
+    ...QUEUED_RECIPIENTS_STATEMENT,
+    values: [jobs.map((j) => j.outboxId), jobs.map((j) => j.jobId)],
+  });
   return rows;
 }
 
@@ -83,20 +89,21 @@ export interface MarkRules {
   categories: ReadonlyMap<string, string>;
 }
 
-export async function markSending(
-  db: pg.Pool,
-  jobs: { outboxId: string; jobId: string }[],
-  rules: MarkRules & { leaseSeconds: number },
-): Promise<MarkedRow[]> {
+const MARK_SENDING_STATEMENT = namedStatement('mark_sending', MARK_SENDING);
+
+export async function markSending(db: pg.Pool, jobs: { outboxId: string; jobId: string }[], rules: MarkRules & { leaseSeconds: number }): Promise<MarkedRow[]> {
   if (jobs.length === 0) return [];
-  const { rows } = await db.query<MarkedRow>(MARK_SENDING, [
-    jobs.map((j) => j.outboxId),
-    jobs.map((j) => j.jobId),
-    rules.allowedDomains,
-    [...rules.categories.keys()],
-    [...rules.categories.values()],
-    rules.leaseSeconds,
-  ]);
+  const { rows } = await db.query<MarkedRow>({
+    ...MARK_SENDING_STATEMENT,
+    values: [
+      jobs.map((j) => j.outboxId),
+      jobs.map((j) => j.jobId),
+      rules.allowedDomains,
+      [...rules.categories.keys()],
+      [...rules.categories.values()],
+      rules.leaseSeconds,
+    ],
+  });
   return rows;
 }
 
@@ -164,26 +171,31 @@ const RECORD_RESULTS = `
     from r
    where o.id = r.outbox_id and o.job_id = r.job_id and o.status = 'sending'`;
 
+const RECORD_RESULTS_STATEMENT = namedStatement('record_results', RECORD_RESULTS);
+
 export async function recordResults(db: pg.Pool, results: AttemptResult[]): Promise<void> {
   if (results.length === 0) return;
   const column = <K extends keyof AttemptResult>(key: K) => results.map((r) => r[key]);
-  await db.query(RECORD_RESULTS, [
-    column('outboxId'),
-    column('jobId'),
-    column('attempt'),
-    column('transport'),
-    column('outcome'),
-    column('nextStatus'),
-    column('errorClass'),
-    column('messageId'),
-    column('providerMessageId'),
-    column('responseCode'),
-    column('response'),
-    column('errorMessage'),
-    column('startedAt'),
-    column('retryDelayMs'),
-    results.map((r) => JSON.stringify(r.scrub)),
-    results.map((r) => r.uncounted ?? false),
-    column('sentTo'),
-  ]);
+  await db.query({
+    ...RECORD_RESULTS_STATEMENT,
+    values: [
+      column('outboxId'),
+      column('jobId'),
+      column('attempt'),
+      column('transport'),
+      column('outcome'),
+      column('nextStatus'),
+      column('errorClass'),
+      column('messageId'),
+      column('providerMessageId'),
+      column('responseCode'),
+      column('response'),
+      column('errorMessage'),
+      column('startedAt'),
+      column('retryDelayMs'),
+      results.map((r) => JSON.stringify(r.scrub)),
+      results.map((r) => r.uncounted ?? false),
+      column('sentTo'),
+    ],
+  });
 }

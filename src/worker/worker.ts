@@ -3,11 +3,13 @@
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { SendQueue } from '../queue/send-queue.ts';
+import type { SendJob, SendQueue } from '../queue/send-queue.ts';
+import type { ClaimedRow } from '../relay/claim.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import type { Transport } from '../transports/transport.ts';
 import { sendBatch } from './send-batch.ts';
+import { SenderSlots } from './sender-slots.ts';
 import { describeStagingRules } from './staging.ts';
 import type { WorkerSettings } from './settings.ts';
 import { sweepLostRows } from './sweeper.ts';
@@ -36,7 +38,11 @@ export interface Worker {
    */
   stop(): Promise<void>;
   /** Liveness of the loops, for /readyz. */
-  health(): { relayLastClaimAt: number; sweeperLastRunAt: number; inFlightBatches: number };
+  health(): {
+    relayLastClaimAt: number;
+    sweeperLastRunAt: number;
+    inFlightBatches: number;
+  };
   /** Loops that have not run for far longer than their interval (empty when all is well). */
   stalledLoops(now?: number): string[];
 }
@@ -73,11 +79,16 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   const staging = describeStagingRules(settings.staging);
   if (staging) logger.warn({ staging: settings.staging }, staging);
 
-  // One consumer per unit of concurrency, each sending one batch at a time.
+  // One consumer per unit of concurrency, each sending one batch at a time; the
+  // relay hands batches over itself while a slot is idle (relay.ts).
   // The relay is started below; a batch settled before that has nobody to tell.
   let relay: Relay | undefined;
-  await queue.consume({ consumers: settings.concurrency, batchSize: settings.batchSize }, async (jobs) => {
-    const batch = sendBatch(senderOptions, jobs);
+  const slots = new SenderSlots(settings.concurrency);
+  const send = async (jobs: SendJob[], heldByRelay = false): Promise<void> => {
+    const batch = slots.run(async () => {
+      await sendBatch(senderOptions, jobs);
+      if (heldByRelay) await queue.forget(jobs.map((job) => job.jobId));
+    });
     inFlight.add(batch);
     try {
       await batch;
@@ -86,7 +97,20 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
       // Room in the queue again: a relay waiting at RELAY_MAX_QUEUED may claim.
       relay?.released(jobs.length);
     }
-  });
+  };
+  await queue.consume({ consumers: settings.concurrency, batchSize: settings.batchSize }, (jobs) => send(jobs));
+
+  // The relay's own hand-over: batches of at most batchSize, sent without a fetch;
+  // their held jobs are deleted once recorded. A batch that fails leaves its jobs
+  // held: when the lease runs out, the sweeper or a consumer takes the rows back.
+  const sendHeld = (rows: ClaimedRow[]): void => {
+    for (let i = 0; i < rows.length; i += settings.batchSize) {
+      const jobs = rows.slice(i, i + settings.batchSize).map((row) => ({ outboxId: row.id, jobId: row.job_id }));
+      send(jobs, true).catch((error) =>
+        logger.error({ err: error }, 'sender: a batch handed over by the relay failed; rows it did not record come back when their lease runs out'),
+      );
+    }
+  };
 
   relay = startRelay({
     pool: db.pool,
@@ -98,6 +122,8 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
     maxQueued: settings.relay.maxQueued,
     jobTimeoutSeconds: settings.jobTimeoutSeconds,
     onQueued: () => queue.wake(),
+    localRoom: () => (stopping ? 0 : slots.idle() * settings.batchSize),
+    onHeld: sendHeld,
   });
 
   let sweeperLastRunAt = Date.now();
@@ -168,7 +194,11 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
       })();
       return stopped;
     },
-    health: () => ({ relayLastClaimAt: relay.lastClaimAt(), sweeperLastRunAt, inFlightBatches: inFlight.size }),
+    health: () => ({
+      relayLastClaimAt: relay.lastClaimAt(),
+      sweeperLastRunAt,
+      inFlightBatches: inFlight.size,
+    }),
     stalledLoops(now = Date.now()) {
       // Generous bounds: a claim or a sweep can wait out a slow database, and the
       // relay backs off up to 30 s after errors; stalled means stuck, not slow.
