@@ -1,7 +1,7 @@
 // The public way to send an email: write it into the outbox inside the caller's
 // transaction. One INSERT; no NOTIFY (it would serialise every commit in the
 // cluster, see DESIGN.md); the relay finds the row by polling.
-import { createHash } from 'node:crypto';
+import { namedStatement } from '../db/named-statement.ts';
 import type { z } from 'zod';
 import { countEnqueued } from '../metrics/enqueued-counter.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
@@ -51,7 +51,7 @@ const INSERT = `
 // The INSERT's name as a prepared statement on node-postgres (executor.ts run()):
 // planned once per connection instead of every call. The hash keeps two versions
 // of the text from ever sharing a name.
-const INSERT_NAME = `mailroom_enqueue_${createHash('sha256').update(INSERT).digest('hex').slice(0, 16)}`;
+const INSERT_NAME = namedStatement('enqueue', INSERT).name;
 
 // Only when the key was taken. A separate statement: the INSERT's snapshot may
 // predate the commit of the row it collided with.

@@ -92,11 +92,7 @@ export class SendQueue {
    * delivery_attempt hold the history.
    */
   async ensure(): Promise<void> {
-    const options = {
-      retryLimit: 0,
-      deleteAfterSeconds: 3600,
-      retentionSeconds: 7 * 86_400,
-    };
+    const options = { retryLimit: 0, deleteAfterSeconds: 3600, retentionSeconds: 7 * 86_400 };
     const existing = await this.#boss.getQueue(SEND_QUEUE);
     if (existing) await this.#boss.updateQueue(SEND_QUEUE, options);
     else await this.#boss.createQueue(SEND_QUEUE, options);
@@ -114,11 +110,7 @@ export class SendQueue {
         expireInSeconds,
         ...(h.heldLocally ? { startAfter: expireInSeconds } : {}),
       })),
-      {
-        db: {
-          executeSql: (text: string, values?: unknown[]) => client.query(text, values),
-        },
-      },
+      { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values) } },
     );
   }
 
@@ -134,18 +126,8 @@ export class SendQueue {
           SEND_QUEUE,
           // burstWhenBatchFull: a full batch means more is waiting; fetch again at once
           // instead of idling out the poll (measured: 200/s without it, see docs/performance.md).
-          {
-            batchSize: options.batchSize,
-            pollingIntervalSeconds: 0.5,
-            burstWhenBatchFull: true,
-          },
-          (jobs) =>
-            handler(
-              jobs.map((job) => ({
-                outboxId: job.data.outboxId,
-                jobId: job.id,
-              })),
-            ),
+          { batchSize: options.batchSize, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true },
+          (jobs) => handler(jobs.map((job) => ({ outboxId: job.data.outboxId, jobId: job.id }))),
         ),
       );
     }
@@ -172,10 +154,6 @@ export class SendQueue {
 
   /** Graceful: active jobs get `timeoutMs` to finish, then are failed (the sweeper hands their rows off again). */
   async stop(options: { graceful: boolean; timeoutMs?: number }): Promise<void> {
-    await this.#boss.stop({
-      graceful: options.graceful,
-      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-      close: true,
-    });
+    await this.#boss.stop({ graceful: options.graceful, ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}), close: true });
   }
 }
