@@ -106,9 +106,11 @@ async function bobsRows() {
 }
 
 beforeAll(async () => {
-  worker = await startInProcessWorker(s.env());
-  // Every job's data as published: a job the relay handed to its own sender is deleted
-  // once sent, so the jobs left in pgboss.job afterwards are not all there were.
+  // One slot of one row: of two rows due at once, the relay hands one to its own
+  // sender (no pg-boss job) and publishes the other, so a job is sure to be written.
+  worker = await startInProcessWorker({ ...s.env(), WORKER_CONCURRENCY: '1', WORKER_BATCH_SIZE: '1' });
+  // Every job's data as published: completed jobs are deleted in time, so the jobs
+  // left in pgboss.job afterwards are not all there were.
   await s.pool.query(`
     create table public.published_job_data (data jsonb);
     create function public.keep_published_job_data() returns trigger language plpgsql as $$
@@ -117,13 +119,20 @@ beforeAll(async () => {
   const hour = 3_600_000;
 
   // Sent: the props carry the person's name, the idempotency key embeds the address.
-  ids.sent = await enqueueEmail(s.pool, {
-    template: 'account-confirm',
-    to: 'Ada@Example.TEST',
-    props: { token, name: 'Ada Lovelace' },
-    idempotencyKey: `confirm:${ADA}`,
-  });
-  ids.bobSent = await enqueueEmail(s.pool, { template: 'account-confirm', to: BOB, props: { token, name: 'Bob Babbage' }, idempotencyKey: `confirm:${BOB}` });
+  const client = await s.pool.connect();
+  try {
+    await client.query('begin');
+    ids.sent = await enqueueEmail(client, {
+      template: 'account-confirm',
+      to: 'Ada@Example.TEST',
+      props: { token, name: 'Ada Lovelace' },
+      idempotencyKey: `confirm:${ADA}`,
+    });
+    ids.bobSent = await enqueueEmail(client, { template: 'account-confirm', to: BOB, props: { token, name: 'Bob Babbage' }, idempotencyKey: `confirm:${BOB}` });
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
   await settled(ids.sent, 'sent');
   await settled(ids.bobSent, 'sent');
 
@@ -178,7 +187,7 @@ describe('the scenario', () => {
     expect(attempts[0].error_message).toContain(`<${ADA}>`);
     // What the relay puts in a job: the outbox id and nothing else.
     const { rows: jobs } = await s.pool.query(`select data from public.published_job_data`);
-    expect(jobs.length).toBeGreaterThanOrEqual(4);
+    expect(jobs.length).toBeGreaterThanOrEqual(1);
     for (const job of jobs) expect(Object.keys(job.data)).toEqual(['outboxId']);
     expect(Object.fromEntries(await Promise.all(Object.entries(ids).map(async ([k, id]) => [k, await status(id)])))).toEqual({
       sent: 'sent', bobSent: 'sent', failed: 'failed', suppressed: 'suppressed', pending: 'pending', bobPending: 'pending',

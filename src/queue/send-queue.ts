@@ -25,12 +25,6 @@ export interface Handoff {
   outboxId: string;
   jobId: string;
   priority: number;
-  /**
-   * The relay gives this row to a sender in its own process (no fetch): its job
-   * becomes fetchable only once the row's lease is over, as the backstop should that
-   * process die, and is deleted once the batch is recorded (forget()).
-   */
-  heldLocally?: boolean;
 }
 
 interface JobData {
@@ -108,7 +102,6 @@ export class SendQueue {
         data: { outboxId: h.outboxId } satisfies JobData,
         priority: h.priority,
         expireInSeconds,
-        ...(h.heldLocally ? { startAfter: expireInSeconds } : {}),
       })),
       { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values) } },
     );
@@ -131,15 +124,6 @@ export class SendQueue {
         ),
       );
     }
-  }
-
-  /**
-   * The jobs of rows a local sender took straight from the relay (heldLocally) and
-   * has recorded: nothing is left for them to do, so they go without a fetch or a
-   * completion.
-   */
-  async forget(jobIds: string[]): Promise<void> {
-    if (jobIds.length > 0) await this.#boss.deleteJob(SEND_QUEUE, jobIds);
   }
 
   /** Jobs were just published: have every consumer fetch now instead of at its next poll. */

@@ -1,6 +1,9 @@
-// The relay's one transaction: claim due rows, create their pg-boss jobs, mark them
-// queued. Both writes commit together, so a row is never queued without a job nor
-// a job left without its row.
+// The relay's claim: mark due rows queued and hand them on. Rows for any process's
+// consumers get their pg-boss jobs in the same transaction, so such a row is never
+// queued without a job nor a job left without its row. Rows for this process's own
+// idle senders get no job: one statement, no transaction, and their lease on the
+// row (lease_expires_at) is the backstop should this process die before recording
+// them (the sweeper puts them back in line once it runs out).
 import type pg from 'pg';
 import type { SendQueue } from '../queue/send-queue.ts';
 import { namedStatement } from '../db/named-statement.ts';
@@ -55,6 +58,15 @@ export interface ClaimedRow {
   priority: number;
 }
 
+type ClaimRow = { id: string | null; job_id: string | null; priority: number | null; room: number };
+
+/** The claimed rows, most urgent first (the order a sender takes them in). */
+const claimedRows = (rows: ClaimRow[]): ClaimedRow[] =>
+  rows
+    .filter((row): row is ClaimRow & ClaimedRow => row.id !== null)
+    .map(({ id, job_id, priority }) => ({ id, job_id, priority }))
+    .sort((a, b) => b.priority - a.priority);
+
 export async function claimDueRows(
   client: pg.ClientBase,
   queue: SendQueue,
@@ -63,31 +75,22 @@ export async function claimDueRows(
     jobTimeoutSeconds: number;
     maxQueued: number;
     knownRoom?: number | null;
-    /** The first this many rows claimed go to a sender in this process (Handoff.heldLocally). */
-    heldLocally?: number;
+    /** The rows are for this process's own senders: no pg-boss job, no transaction. */
+    forThisProcess?: boolean;
   },
 ): Promise<{ claimed: ClaimedRow[]; room: number }> {
+  const values = [options.batchSize, options.jobTimeoutSeconds, options.maxQueued, options.knownRoom ?? null];
+  if (options.forThisProcess) {
+    const { rows } = await client.query<ClaimRow>({ ...CLAIM, values });
+    return { claimed: claimedRows(rows), room: rows[0]?.room ?? 0 };
+  }
   await client.query('begin');
   try {
-    const { rows } = await client.query<{
-      id: string | null;
-      job_id: string | null;
-      priority: number | null;
-      room: number;
-    }>({
-      ...CLAIM,
-      values: [options.batchSize, options.jobTimeoutSeconds, options.maxQueued, options.knownRoom ?? null],
-    });
-    // Most urgent first, so the rows held for this process's own senders are those.
-    const claimed = rows.filter((row): row is ClaimedRow & { room: number } => row.id !== null).sort((a, b) => b.priority - a.priority);
+    const { rows } = await client.query<ClaimRow>({ ...CLAIM, values });
+    const claimed = claimedRows(rows);
     await queue.publish(
       client,
-      claimed.map((row, i) => ({
-        outboxId: row.id,
-        jobId: row.job_id,
-        priority: row.priority,
-        heldLocally: i < (options.heldLocally ?? 0),
-      })),
+      claimed.map((row) => ({ outboxId: row.id, jobId: row.job_id, priority: row.priority })),
       options.jobTimeoutSeconds,
     );
     await client.query('commit');

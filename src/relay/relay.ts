@@ -1,8 +1,7 @@
-// The relay loop: poll for due rows, hand them to pg-boss, wake the local sender.
-// It goes again at once while batches come back full. Otherwise each poll first
-// asks whether anything is due (ANY_DUE: one read of outbox_due_idx, one statement,
-// no transaction) and opens the claim transaction (BEGIN, claim, COMMIT: three
-// round trips) only when something is. While mail is flowing (a claim found rows
+// The relay loop: poll for due rows, hand them to this process's idle senders or to
+// pg-boss. It goes again at once while batches come back full. Otherwise each poll
+// first asks whether anything is due (ANY_DUE: one read of outbox_due_idx, one
+// statement, no transaction) and claims only when something is. While mail is flowing (a claim found rows
 // within the last second) it polls every busyPollMs (2 ms), so an email waits about
 // a millisecond for the relay, and no NOTIFY is needed in the producer's commit;
 // otherwise every RELAY_POLL_MS, so an idle system costs one indexed query per poll.
@@ -17,11 +16,12 @@
 // keeping priority order and leases, not a hard limit.
 //
 // The in-process hand-off: when this process's senders have room (localRoom()),
-// the relay gives them the first rows it claims itself (onHeld), so those go from
-// the claim's commit to markSending without pg-boss's fetch, its completion, or the
-// wake-up between. Their jobs are still published in the claim, held until the
-// rows' lease runs out (the backstop should this process die), and deleted once
-// the rows are recorded. The rest are for any process's consumers (onQueued).
+// the relay claims that much for them and gives it to them itself (onHeld), so
+// those rows go from the claim to markSending without a pg-boss job: no insert,
+// fetch, completion or wake-up. Such a claim is one statement, no transaction; the
+// rows' lease is the backstop should this process die (the sweeper). A claim that
+// filled the local room is followed at once by the next, which, with the senders
+// busy, publishes for any process's consumers through pg-boss (onQueued).
 //
 // A relay that found the queue full waits for room worth a claim: until this
 // process's senders have settled `min(batchSize, maxQueued / 4)` rows or four polls
@@ -51,7 +51,7 @@ export interface RelayOptions {
   onQueued: (count: number) => void;
   /** Rows this process's senders can take now, straight from the relay (default 0: none). */
   localRoom?: () => number;
-  /** Called after each commit with the rows held for this process's senders (at most localRoom()). */
+  /** Called with the rows claimed for this process's senders (at most localRoom(); they have no pg-boss job). */
   onHeld?: (rows: ClaimedRow[]) => void;
 }
 
@@ -123,20 +123,21 @@ export function startRelay(options: RelayOptions): Relay {
         let held: ClaimedRow[] = [];
         let queued = 0;
         try {
-          const heldLocally = options.onHeld ? Math.max(0, options.localRoom?.() ?? 0) : 0;
+          const localRoom = options.onHeld ? Math.min(options.batchSize, Math.max(0, options.localRoom?.() ?? 0)) : 0;
+          const limit = localRoom > 0 ? localRoom : options.batchSize;
           const result = await claimDueRows(client, options.queue, {
-            batchSize: options.batchSize,
+            batchSize: limit,
             jobTimeoutSeconds: options.jobTimeoutSeconds,
             maxQueued: options.maxQueued,
             knownRoom,
-            heldLocally,
+            forThisProcess: localRoom > 0,
           });
           claimed = result.claimed.length;
-          held = result.claimed.slice(0, heldLocally);
-          queued = claimed - held.length;
+          if (localRoom > 0) held = result.claimed;
+          else queued = claimed;
           if (knownRoom === null) countedAt = Date.now();
           inFlight = options.maxQueued - result.room + claimed;
-          batchWasFull = claimed === options.batchSize;
+          batchWasFull = claimed === limit;
           full = result.room < options.batchSize && claimed >= result.room;
           freed = 0;
         } catch (error) {
@@ -159,7 +160,7 @@ export function startRelay(options: RelayOptions): Relay {
         await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
         continue;
       }
-      if (claimed < options.batchSize && !stopping) {
+      if (!batchWasFull && !stopping) {
         await sleep(full ? 4 * options.pollMs : Date.now() - lastFoundAt < 1_000 ? busyPollMs : options.pollMs);
       }
     }

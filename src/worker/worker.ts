@@ -84,11 +84,8 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   // The relay is started below; a batch settled before that has nobody to tell.
   let relay: Relay | undefined;
   const slots = new SenderSlots(settings.concurrency);
-  const send = async (jobs: SendJob[], heldByRelay = false): Promise<void> => {
-    const batch = slots.run(async () => {
-      await sendBatch(senderOptions, jobs);
-      if (heldByRelay) await queue.forget(jobs.map((job) => job.jobId));
-    });
+  const send = async (jobs: SendJob[]): Promise<void> => {
+    const batch = slots.run(() => sendBatch(senderOptions, jobs));
     inFlight.add(batch);
     try {
       await batch;
@@ -100,13 +97,13 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   };
   await queue.consume({ consumers: settings.concurrency, batchSize: settings.batchSize }, (jobs) => send(jobs));
 
-  // The relay's own hand-over: batches of at most batchSize, sent without a fetch;
-  // their held jobs are deleted once recorded. A batch that fails leaves its jobs
-  // held: when the lease runs out, the sweeper or a consumer takes the rows back.
+  // The relay's own hand-over: batches of at most batchSize, sent without a pg-boss
+  // job. A batch that fails leaves its rows queued: when their lease runs out, the
+  // sweeper puts them back in line.
   const sendHeld = (rows: ClaimedRow[]): void => {
     for (let i = 0; i < rows.length; i += settings.batchSize) {
       const jobs = rows.slice(i, i + settings.batchSize).map((row) => ({ outboxId: row.id, jobId: row.job_id }));
-      send(jobs, true).catch((error) =>
+      send(jobs).catch((error) =>
         logger.error({ err: error }, 'sender: a batch handed over by the relay failed; rows it did not record come back when their lease runs out'),
       );
     }
