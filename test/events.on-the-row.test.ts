@@ -158,7 +158,7 @@ describe('a Mailjet batch about emails sent through the worker, then its replays
     const timeline = output.slice(output.indexOf('timeline:\n') + 'timeline:\n'.length).split('\n').filter((l) => l.startsWith('  '));
     expect(timeline, output).toHaveLength(7);
     expect(timeline[0]).toMatch(/^ {2}enqueued +\d{4}-\d\d-\d\dT[\d:.]+Z$/);
-    expect(timeline[1]).toMatch(/^ {2}queued +\S+Z +handed to pg-boss$/);
+    expect(timeline[1]).toMatch(/^ {2}queued +\S+Z +claimed by the relay$/);
     expect(timeline[2]).toMatch(/^ {2}#1 +\S+Z +\d+ ms +mailjet sent 200 success/);
     expect(timeline[3]).toMatch(/^ {2}mailjet +\S+Z +sent +sent \(250 2\.0\.0 OK/);
     expect(timeline[4]).toMatch(/^ {2}mailjet +\S+Z +open\b/);

@@ -225,7 +225,7 @@ export type AttemptRow = ShownRow['attempts'][number];
 /** One line of a row's story: its enqueue, its hand-off to the queue, each attempt, each provider event, each operator action. */
 export type TimelineEntry =
   | { kind: 'enqueued'; at: Date }
-  /** Handed to pg-boss by the relay (the latest hand-off: a retry hands the row over again). */
+  /** Claimed by the relay, for a sender of its own process or for pg-boss (the latest hand-off: a retry hands the row over again). */
   | { kind: 'queued'; at: Date }
   | { kind: 'action'; at: Date; action: 'replay' | 'resend' | 'cancel'; actor: string }
   | {

@@ -25,7 +25,7 @@ async function readSnapshot(db: Db): Promise<Snapshot> {
      where phase in ('pending', 'in flight', 'retrying')
      group by status`.execute(db.kysely);
   // Oldest row still waiting to go out; relay lag is the part of that wait spent
-  // due but not yet handed to pg-boss (the relay's own delay).
+  // due but not yet claimed by a relay (the relay's own delay).
   const { rows: ages } = await sql<{ oldest: number | null; lag: number | null }>`
     select extract(epoch from now() - (select min(created_at) from mailroom.outbox
                                          where phase in ('pending', 'in flight', 'retrying')))::float8 as oldest,
@@ -73,7 +73,7 @@ export function registerDatabaseGauges(registry: Registry, db: Db): void {
   });
   new Gauge({
     name: 'mailroom_relay_lag_seconds',
-    help: 'How long the oldest due row has waited to be handed to pg-boss (0 when none is due).',
+    help: 'How long the oldest due row has waited to be claimed by a relay (0 when none is due).',
     registers,
     async collect() {
       this.set((await snapshot()).relayLagSeconds);

@@ -583,7 +583,7 @@ function timelineCells(entry: TimelineEntry): { what: string; result: string; co
     case 'enqueued':
       return { what: 'enqueued', result: '', code: '', took: '', detail: '' };
     case 'queued':
-      return { what: 'queued', result: 'handed to pg-boss', code: '', took: '', detail: 'the latest hand-off (a retry hands the row over again)' };
+      return { what: 'queued', result: 'claimed by the relay', code: '', took: '', detail: 'the latest hand-off, to a sender of its own process or to pg-boss (a retry hands the row over again)' };
     case 'action':
       return { what: entry.action === 'resend' ? 'sent again' : entry.action === 'replay' ? 'replayed' : 'cancelled', result: `by ${entry.actor}`, code: '', took: '', detail: '' };
     case 'attempt':

@@ -96,7 +96,7 @@ function timelineLine(entry: TimelineEntry): string {
     case 'enqueued':
       return `  ${'enqueued'.padEnd(10)} ${at}`;
     case 'queued':
-      return `  ${'queued'.padEnd(10)} ${at}  handed to pg-boss`;
+      return `  ${'queued'.padEnd(10)} ${at}  claimed by the relay`;
     case 'action':
       return `  ${entry.action.padEnd(10)} ${at}  by ${printable(entry.actor)}`;
     case 'attempt':
