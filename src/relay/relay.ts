@@ -20,8 +20,9 @@
 // those rows go from the claim to markSending without a pg-boss job: no insert,
 // fetch, completion or wake-up. Such a claim is one statement, no transaction; the
 // rows' lease is the backstop should this process die (the sweeper). A claim that
-// filled the local room is followed at once by the next, which, with the senders
-// busy, publishes for any process's consumers through pg-boss (onQueued).
+// filled the local room is followed at once by a probe and, if more is due, the next
+// claim, which, with the senders busy, publishes for any process's consumers through
+// pg-boss (onQueued).
 //
 // A relay that found the queue full waits for room worth a claim: until this
 // process's senders have settled `min(batchSize, maxQueued / 4)` rows or four polls
@@ -95,6 +96,7 @@ export function startRelay(options: RelayOptions): Relay {
     let batchWasFull = false;
     while (!stopping) {
       let claimed = 0;
+      let filled = false;
       try {
         // Between counts, a queue this relay reckons full gets neither a probe nor a
         // claim transaction: it waits for its senders (released()) or the next count.
@@ -137,7 +139,10 @@ export function startRelay(options: RelayOptions): Relay {
           else queued = claimed;
           if (knownRoom === null) countedAt = Date.now();
           inFlight = options.maxQueued - result.room + claimed;
-          batchWasFull = claimed === limit;
+          // More may be due: go again at once. Only a full relay batch skips the probe; a
+          // claim that filled the local senders' smaller room asks first.
+          filled = claimed === limit;
+          batchWasFull = claimed === options.batchSize;
           full = result.room < options.batchSize && claimed >= result.room;
           freed = 0;
         } catch (error) {
@@ -160,7 +165,7 @@ export function startRelay(options: RelayOptions): Relay {
         await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
         continue;
       }
-      if (!batchWasFull && !stopping) {
+      if (!filled && !stopping) {
         await sleep(full ? 4 * options.pollMs : Date.now() - lastFoundAt < 1_000 ? busyPollMs : options.pollMs);
       }
     }

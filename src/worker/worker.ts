@@ -175,8 +175,10 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
         // sweeper of the next worker puts them back once the job's lease runs out.
         const finished = await waitFor(
           (async () => {
-            await Promise.allSettled([...inFlight]);
+            // The relay's last claim and pg-boss's last fetch may still hand a batch over
+            // (its rows are released, not sent): wait for those, then for every batch.
             await Promise.all([relayStopped, offWork]);
+            await Promise.allSettled([...inFlight]);
             await queue.stop({ graceful: true, timeoutMs: 2_000 });
           })(),
           STOP_AFTER_GRACE_MS,

@@ -1,0 +1,76 @@
+// stop() while the relay's claim for its own idle senders is still running: the
+// claim ends after stopping began and hands its rows over anyway. stop() must wait
+// for that batch too, which releases the rows (back to pending, no attempt) instead
+// of closing the pool under it and leaving them sending for the sweeper to call
+// lost. Two table locks of the test's own hold the claim, then the batch's mark
+// (which reads mailroom.suppression), so the batch outlasts the pool's closing.
+import { describe, expect, it } from 'vitest';
+import { enqueueEmail } from './support/mailroom.ts';
+import { useScenario } from './support/scenario.ts';
+import { startInProcessWorker, waitUntil } from './support/worker.ts';
+
+const s = useScenario();
+
+describe('a worker stopped while its relay is inside a claim', () => {
+  it('waits for the batch that claim hands over, and its rows end pending, untried', async () => {
+    // Due in a moment, so the relay's probe finds it only once the table is locked.
+    const id = await enqueueEmail(s.pool, {
+      template: 'account-confirm',
+      to: 'late-claim@example.test',
+      props: { token: 'token-0123456789abcdef' },
+      sendAfter: new Date(Date.now() + 1_500),
+    });
+    const worker = await startInProcessWorker(s.env({ WORKER_CONCURRENCY: '1', WORKER_BATCH_SIZE: '1' }));
+    const waiting = async (start: string) =>
+      (
+        await s.pool.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity
+            where application_name = 'mailroom-worker' and wait_event_type = 'Lock' and query like $1`,
+          [`%${start}%`],
+        )
+      ).rows[0]!.n;
+    const outbox = await s.pool.connect();
+    const suppression = await s.pool.connect();
+    try {
+      // Reads of the outbox go on under this lock; the claim's UPDATE waits for it.
+      await outbox.query('begin');
+      await outbox.query('lock table mailroom.outbox in share row exclusive mode');
+      await suppression.query('begin');
+      await suppression.query('lock table mailroom.suppression in access exclusive mode');
+      await waitUntil(
+        () => waiting('with room as'),
+        (n) => n === 1,
+        10_000,
+        'the relay claim waiting on the lock',
+      );
+      let stopResolved = false;
+      const stopped = worker.stop().then(() => (stopResolved = true));
+      // Let stop() begin (stopping set, fetching off) before the claim goes on.
+      await new Promise((r) => setTimeout(r, 300));
+      await outbox.query('commit');
+      await waitUntil(
+        () => waiting('with batch as'),
+        (n) => n === 1,
+        10_000,
+        'the handed-over batch marking, waiting on the lock',
+      );
+      // Longer than the pool is given to close (1 s): a stop() that did not wait for
+      // the batch is over by now.
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(stopResolved).toBe(false);
+      await suppression.query('commit');
+      await stopped;
+    } finally {
+      outbox.release();
+      suppression.release();
+    }
+    const { rows } = await s.pool.query(
+      `select status, job_id is null as no_job, lease_expires_at is null as no_lease,
+              (select count(*)::int from mailroom.delivery_attempt a where a.outbox_id = o.id) as attempts
+         from mailroom.outbox o where id = $1`,
+      [id],
+    );
+    expect(rows[0]).toEqual({ status: 'pending', no_job: true, no_lease: true, attempts: 0 });
+    expect(s.sink.messages.length).toBe(0);
+  });
+});
