@@ -29,8 +29,11 @@ describe('a domain limit shared by two workers', () => {
     const RATE = 10; // burst: one second's worth
     const COUNT = 40;
     // Both workers enqueue nothing themselves; give each its own Message-ID domain so the
-    // sink can tell which worker sent what.
-    const env = (n: number) => s.env({ RATE_LIMIT_DOMAINS: `limited.example:${RATE}`, MESSAGE_ID_DOMAIN: `worker${n}.test` });
+    // sink can tell which worker sent what. A relay that found mail polls every 2 ms, an
+    // idle one every RELAY_POLL_MS (50): the worker that claimed first would then win
+    // nearly every row as it comes due again, and the other might send none. At 5 ms
+    // both take part.
+    const env = (n: number) => s.env({ RATE_LIMIT_DOMAINS: `limited.example:${RATE}`, MESSAGE_ID_DOMAIN: `worker${n}.test`, RELAY_POLL_MS: '5' });
 
     // Stopped inside the test, before the scenario drops the database under them.
     const workers: RunningWorker[] = [await startInProcessWorker(env(1)), await startInProcessWorker(env(2))];
