@@ -21,14 +21,21 @@ describe('a worker stopped while its relay is inside a claim', () => {
       sendAfter: new Date(Date.now() + 1_500),
     });
     const worker = await startInProcessWorker(s.env({ WORKER_CONCURRENCY: '1', WORKER_BATCH_SIZE: '1' }));
-    const waiting = async (start: string) =>
-      (
-        await s.pool.query<{ n: number }>(
-          `select count(*)::int as n from pg_stat_activity
-            where application_name = 'mailroom-worker' and wait_event_type = 'Lock' and query like $1`,
-          [`%${start}%`],
-        )
-      ).rows[0]!.n;
+    // Until one of the worker's statements containing `text` waits on a lock.
+    const untilWaiting = (text: string, what: string) =>
+      waitUntil(
+        async () =>
+          (
+            await s.pool.query<{ n: number }>(
+              `select count(*)::int as n from pg_stat_activity
+                where application_name = 'mailroom-worker' and wait_event_type = 'Lock' and query like $1`,
+              [`%${text}%`],
+            )
+          ).rows[0]!.n,
+        (n) => n === 1,
+        10_000,
+        what,
+      );
     const outbox = await s.pool.connect();
     const suppression = await s.pool.connect();
     try {
@@ -37,23 +44,13 @@ describe('a worker stopped while its relay is inside a claim', () => {
       await outbox.query('lock table mailroom.outbox in share row exclusive mode');
       await suppression.query('begin');
       await suppression.query('lock table mailroom.suppression in access exclusive mode');
-      await waitUntil(
-        () => waiting('with room as'),
-        (n) => n === 1,
-        10_000,
-        'the relay claim waiting on the lock',
-      );
+      await untilWaiting('with room as', 'the relay claim waiting on the lock');
       let stopResolved = false;
       const stopped = worker.stop().then(() => (stopResolved = true));
       // Let stop() begin (stopping set, fetching off) before the claim goes on.
       await new Promise((r) => setTimeout(r, 300));
       await outbox.query('commit');
-      await waitUntil(
-        () => waiting('with batch as'),
-        (n) => n === 1,
-        10_000,
-        'the handed-over batch marking, waiting on the lock',
-      );
+      await untilWaiting('with batch as', 'the handed-over batch marking, waiting on the lock');
       // Longer than the pool is given to close (1 s): a stop() that did not wait for
       // the batch is over by now.
       await new Promise((r) => setTimeout(r, 1_500));

@@ -1,10 +1,11 @@
 // The relay loop: poll for due rows, hand them to this process's idle senders or to
 // pg-boss. It goes again at once while batches come back full. Otherwise each poll
 // first asks whether anything is due (ANY_DUE: one read of outbox_due_idx, one
-// statement, no transaction) and claims only when something is. While mail is flowing (a claim found rows
-// within the last second) it polls every busyPollMs (2 ms), so an email waits about
-// a millisecond for the relay, and no NOTIFY is needed in the producer's commit;
-// otherwise every RELAY_POLL_MS, so an idle system costs one indexed query per poll.
+// statement, no transaction) and claims only when something is. While mail is
+// flowing (a claim found rows within the last second) it polls every busyPollMs
+// (2 ms), so an email waits about a millisecond for the relay, and no NOTIFY is
+// needed in the producer's commit; otherwise every RELAY_POLL_MS, so an idle system
+// costs one indexed query per poll.
 //
 // Counting the rows in flight (for RELAY_MAX_QUEUED) is most of a claim's cost: the
 // count steps over every dead index entry of rows that left the in-flight set since

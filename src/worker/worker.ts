@@ -34,7 +34,7 @@ export interface Worker {
    * the rest; every row leaves `sending` (sent, retrying, or back to pending).
    * Resolves within `shutdownGraceMs` + STOP_AFTER_GRACE_MS (3 s) whatever PostgreSQL
    * does: rows a database that stopped answering never heard about stay `sending`
-   * until the sweeper of another worker finds their job expired.
+   * until the sweeper of another worker finds their lease run out.
    */
   stop(): Promise<void>;
   /** Liveness of the loops, for /readyz. */
@@ -98,8 +98,8 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   await queue.consume({ consumers: settings.concurrency, batchSize: settings.batchSize }, (jobs) => send(jobs));
 
   // The relay's own hand-over: batches of at most batchSize, sent without a pg-boss
-  // job. A batch that fails leaves its rows queued: when their lease runs out, the
-  // sweeper puts them back in line.
+  // job. A batch that fails leaves the rows it did not record queued or sending: when
+  // their lease runs out, the sweeper puts them back in line.
   const sendHeld = (rows: ClaimedRow[]): void => {
     for (let i = 0; i < rows.length; i += settings.batchSize) {
       const jobs = rows.slice(i, i + settings.batchSize).map((row) => ({ outboxId: row.id, jobId: row.job_id }));
@@ -168,15 +168,15 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
           // Abandoned sends are recorded as ambiguous attempts and retried later.
           abort.abort();
         }
-        // What is left waits on PostgreSQL alone: the batches record their attempts, the
-        // relay ends its claim, pg-boss fails what is still active and closes its pool. A
+        // What is left waits on PostgreSQL alone: the relay ends its claim, the batches
+        // record their attempts, pg-boss fails what is still active and closes its pool. A
         // database that does not answer holds this for STOP_AFTER_GRACE_MS, no longer:
-        // rows it never heard about stay `sending` with their jobs active, and the
-        // sweeper of the next worker puts them back once the job's lease runs out.
+        // rows it never heard about stay `sending`, and the sweeper of the next worker
+        // puts them back once their lease runs out.
         const finished = await waitFor(
           (async () => {
             // The relay's last claim and pg-boss's last fetch may still hand a batch over
-            // (its rows are released, not sent): wait for those, then for every batch.
+            // (its rows are released, not sent): wait for those first, then for every batch.
             await Promise.all([relayStopped, offWork]);
             await Promise.allSettled([...inFlight]);
             await queue.stop({ graceful: true, timeoutMs: 2_000 });
