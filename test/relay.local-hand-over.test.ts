@@ -1,7 +1,8 @@
 // The relay gives what it claims to an idle sender of its own process: those rows
 // get no pg-boss job at all (src/relay/relay.ts), and their lease on the row is the
 // backstop. A trigger of this test's own keeps the id of every job ever inserted,
-// so "no job" means never published, not published and deleted since.
+// so "no job" means never published, not published and deleted since; another keeps
+// every status a row went through, so "marked by the claim" means never `queued`.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
@@ -14,7 +15,12 @@ beforeAll(async () => {
     create table public.published_job (id uuid primary key);
     create function public.keep_published_job() returns trigger language plpgsql as $$
       begin insert into public.published_job values (new.id); return null; end $$;
-    create trigger keep_published_job after insert on pgboss.job for each row execute function public.keep_published_job()`);
+    create trigger keep_published_job after insert on pgboss.job for each row execute function public.keep_published_job();
+    create table public.status_change (outbox_id uuid, status text, at timestamptz default clock_timestamp());
+    create function public.keep_status_change() returns trigger language plpgsql as $$
+      begin insert into public.status_change (outbox_id, status) values (new.id, new.status); return null; end $$;
+    create trigger keep_status_change after update on mailroom.outbox for each row
+      when (old.status is distinct from new.status) execute function public.keep_status_change()`);
 });
 
 const sentRows = (ids: string[]) =>
@@ -32,6 +38,9 @@ describe('the relay hands its claim to an idle sender of its own process', () =>
     const rows = await waitUntil(async () => (await sentRows([id])).rows, (r) => r.length === 1, 10_000, 'sent');
     expect(rows[0]).toMatchObject({ state: null, published: false, attempts: 1 });
     expect(rows[0]!.job_id).toEqual(expect.any(String));
+    // No rate limit here: the claim itself marked it sending (one update, not two).
+    const changes = await s.pool.query('select status from public.status_change where outbox_id = $1 order by at', [id]);
+    expect(changes.rows.map((r) => r.status)).toEqual(['sending', 'sent']);
   });
 
   it('under a backlog, hands over and publishes side by side: every email sent once, each published one completed', async () => {

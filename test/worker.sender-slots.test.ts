@@ -37,3 +37,24 @@ it('frees the slot of a batch that throws', async () => {
   await expect(slots.run(async () => Promise.reject(new Error('record failed')))).rejects.toThrow('record failed');
   expect(slots.idle()).toBe(1);
 });
+
+it('keeps reserved slots from fetched batches until the relay runs its batch in one or gives them back', async () => {
+  const slots = new SenderSlots(2);
+  expect(slots.reserve(5)).toBe(2);
+  expect(slots.idle()).toBe(0);
+  let fetchedRan = false;
+  const fetched = slots.run(async () => {
+    fetchedRan = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(fetchedRan).toBe(false);
+  // The relay's batch ends in its reserved slot: the slot passes to the fetched batch.
+  await slots.runReserved(async () => {});
+  await fetched;
+  expect(fetchedRan).toBe(true);
+  // The other reservation is still held, until given back.
+  expect(slots.idle()).toBe(1);
+  slots.unreserve(1);
+  expect(slots.idle()).toBe(2);
+  expect(slots.reserve(0)).toBe(0);
+});

@@ -2,8 +2,11 @@
 // claim ends after stopping began and hands its rows over anyway. stop() must wait
 // for that batch too, which releases the rows (back to pending, no attempt) instead
 // of closing the pool under it and leaving them sending for the sweeper to call
-// lost. Two table locks of the test's own hold the claim, then the batch's mark
-// (which reads mailroom.suppression), so the batch outlasts the pool's closing.
+// lost. Two table locks of the test's own hold the claim, then the batch's record
+// (which writes mailroom.delivery_attempt; the claim and the mark only read it), so
+// the batch outlasts the pool's closing. Both hand-overs: the claim that marks the
+// rows itself, and, with a rate limit in play, the claim that leaves them queued
+// for the batch's permits and mark.
 import { describe, expect, it } from 'vitest';
 import { enqueueEmail } from './support/mailroom.ts';
 import { useScenario } from './support/scenario.ts';
@@ -11,7 +14,10 @@ import { startInProcessWorker, waitUntil } from './support/worker.ts';
 
 const s = useScenario();
 
-describe('a worker stopped while its relay is inside a claim', () => {
+describe.each<{ handOver: string; env: Record<string, string> }>([
+  { handOver: 'marked by the claim', env: {} },
+  { handOver: 'queued for permits (a rate limit)', env: { RATE_LIMIT_TRANSPORTS: 'smtp:1000' } },
+])('a worker stopped while its relay is inside a claim, rows $handOver', ({ env }) => {
   it('waits for the batch that claim hands over, and its rows end pending, untried', async () => {
     // Due in a moment, so the relay's probe finds it only once the table is locked.
     const id = await enqueueEmail(s.pool, {
@@ -20,7 +26,7 @@ describe('a worker stopped while its relay is inside a claim', () => {
       props: { token: 'token-0123456789abcdef' },
       sendAfter: new Date(Date.now() + 1_500),
     });
-    const worker = await startInProcessWorker(s.env({ WORKER_CONCURRENCY: '1', WORKER_BATCH_SIZE: '1' }));
+    const worker = await startInProcessWorker(s.env({ WORKER_CONCURRENCY: '1', WORKER_BATCH_SIZE: '1', ...env }));
     // Until one of the worker's statements containing `text` waits on a lock.
     const untilWaiting = (text: string, what: string) =>
       waitUntil(
@@ -37,29 +43,30 @@ describe('a worker stopped while its relay is inside a claim', () => {
         what,
       );
     const outbox = await s.pool.connect();
-    const suppression = await s.pool.connect();
+    const attempts = await s.pool.connect();
     try {
       // Reads of the outbox go on under this lock; the claim's UPDATE waits for it.
       await outbox.query('begin');
       await outbox.query('lock table mailroom.outbox in share row exclusive mode');
-      await suppression.query('begin');
-      await suppression.query('lock table mailroom.suppression in access exclusive mode');
+      // Reads of delivery_attempt go on under this lock; the record's insert waits for it.
+      await attempts.query('begin');
+      await attempts.query('lock table mailroom.delivery_attempt in exclusive mode');
       await untilWaiting('with room as', 'the relay claim waiting on the lock');
       let stopResolved = false;
       const stopped = worker.stop().then(() => (stopResolved = true));
       // Let stop() begin (stopping set, fetching off) before the claim goes on.
       await new Promise((r) => setTimeout(r, 300));
       await outbox.query('commit');
-      await untilWaiting('with batch as', 'the handed-over batch marking, waiting on the lock');
+      await untilWaiting('with r as', 'the handed-over batch recording, waiting on the lock');
       // Longer than the pool is given to close (1 s): a stop() that did not wait for
       // the batch is over by now.
       await new Promise((r) => setTimeout(r, 1_500));
       expect(stopResolved).toBe(false);
-      await suppression.query('commit');
+      await attempts.query('commit');
       await stopped;
     } finally {
       outbox.release();
-      suppression.release();
+      attempts.release();
     }
     const { rows } = await s.pool.query(
       `select status, job_id is null as no_job, lease_expires_at is null as no_lease,

@@ -85,6 +85,19 @@ function domainRates(domains: Readonly<Record<string, number>>): Map<string, num
 }
 
 /**
+ * Would every row get its permit now, whatever it is? True when no rate applies to
+ * the transport the next send goes through, no domain has a rate, and the transport
+ * is not paused (read as takeSendPermits reads it: at most every PAUSE_READ_EVERY_MS).
+ * Then a row may be marked `sending` without asking (the relay's claim for this
+ * process's senders, src/relay/claim.ts).
+ */
+export async function permitsAreFree(options: RateLimitOptions): Promise<boolean> {
+  const name = options.transport.route?.() ?? options.transport.name;
+  if (options.limits.transports[name] !== undefined || needsRecipients(options.limits)) return false;
+  return (await pauseOf(options.pool, transportKey(name))) === null;
+}
+
+/**
  * The rows that may be sent now, in the order given. The others have been put
  * back to `pending`, due when their bucket will have a permit for them.
  */

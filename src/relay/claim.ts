@@ -1,12 +1,16 @@
-// The relay's claim: mark due rows queued and hand them on. Rows for any process's
-// consumers get their pg-boss jobs in the same transaction, so such a row is never
-// queued without a job nor a job left without its row. Rows for this process's own
-// idle senders get no job: one statement, no transaction, and their lease on the
-// row (lease_expires_at) is the backstop should this process die before recording
-// them (the sweeper puts them back in line once it runs out).
+// The relay's claim: take due rows and hand them on. Rows for any process's
+// consumers are marked queued and get their pg-boss jobs in the same transaction,
+// so such a row is never queued without a job nor a job left without its row. Rows
+// for this process's own idle senders get no job: one statement, no transaction,
+// and their lease on the row (lease_expires_at) is the backstop should this process
+// die before recording them (the sweeper puts them back in line once it runs out).
+// When no rate limit or pause can hold them back, that statement marks them for
+// sending too (claimForSenders: the mark's verdicts, src/worker/batch-sql.ts), so
+// such a row goes from due to `sending` in one update and one round trip.
 import type pg from 'pg';
 import type { SendQueue } from '../queue/send-queue.ts';
 import { namedStatement } from '../db/named-statement.ts';
+import { MARKED_COLUMNS, markAssignments, sendVerdict, templateCategories, type MarkedRow, type MarkRules } from '../worker/batch-sql.ts';
 
 // Reads only outbox_due_idx (partial: pending and retrying rows, by their phase,
 // migrations/0024), in the order the index keeps, so the cost follows the backlog
@@ -21,19 +25,23 @@ import { namedStatement } from '../db/named-statement.ts';
 // a deep pg-boss backlog, and a queued row is fetched well within its lease ($2
 // seconds, the job timeout: the sweeper puts back in line a row still queued after
 // that).
-export const CLAIM_DUE_ROWS = `
-  with room as (
+const ROOM = `room as (
     select case when $4::int is not null then greatest(0, $4::int)
                 else greatest(0, $3::int - (select count(*) from (select 1 from mailroom.outbox
                                                                    where phase = 'in flight' limit $3::int) q))::int
            end as n
-  ), due as (
+  )`;
+
+const DUE = `due as (
     select id from mailroom.outbox
      where phase in ('pending', 'retrying') and send_after <= now()
      order by priority desc, send_after, id
      limit least($1::int, (select n from room))
      for update skip locked
-  ), claimed as (
+  )`;
+
+export const CLAIM_DUE_ROWS = `
+  with ${ROOM}, ${DUE}, claimed as (
     update mailroom.outbox o
        set status = 'queued', job_id = mailroom.uuid_v7(), queued_at = now(),
            lease_expires_at = now() + $2::int * interval '1 second', updated_at = now()
@@ -44,11 +52,37 @@ export const CLAIM_DUE_ROWS = `
   -- The room there was, on every row (one row of nulls when nothing was claimed).
   select c.id, c.job_id, c.priority, room.n as room from room left join claimed c on true`;
 
+// The claim for this process's idle senders when nothing can hold a row back (no
+// rate limit in play, the transport not paused): the rows are marked as the
+// sender's mark would ($5 allowlist, $6 and $7 templates and their categories),
+// so each comes back `sending` with its lease, or `expired` or `suppressed` for
+// good. The due rows are taken as CLAIM_DUE_ROWS takes them (the due index's order,
+// nothing joined before the limit), the verdict reached on the locked row. The room
+// there was comes on every row, as in CLAIM_DUE_ROWS.
+export const CLAIM_FOR_SENDERS = `
+  with ${ROOM}, ${DUE}, batch as (
+    -- Locked already (due): FOR UPDATE here reads each row's latest version.
+    select o.id, ${sendVerdict('$5')} as next_status, c.category
+      from mailroom.outbox o
+      join due on due.id = o.id
+      ${templateCategories('$6', '$7')}
+       for update of o
+  ), claimed as (
+    update mailroom.outbox o
+       set job_id = mailroom.uuid_v7(), queued_at = now(),
+           ${markAssignments('$2')}
+      from batch
+     where o.id = batch.id
+    returning ${MARKED_COLUMNS}
+  )
+  select c.*, room.n as room from room left join claimed c on true`;
+
 /** Is any row due? The idle relay's poll: one read of outbox_due_idx, no transaction, no lock. */
 export const ANY_DUE = `
   select exists (select 1 from mailroom.outbox where phase in ('pending', 'retrying') and send_after <= now()) as due`;
 
 const CLAIM = namedStatement('claim', CLAIM_DUE_ROWS);
+const CLAIM_FOR_SENDERS_STATEMENT = namedStatement('claim_for_senders', CLAIM_FOR_SENDERS);
 /** ANY_DUE as a named prepared statement (the relay runs it every 2 ms while mail flows). */
 export const ANY_DUE_STATEMENT = namedStatement('any_due', ANY_DUE);
 
@@ -99,4 +133,33 @@ export async function claimDueRows(
     await client.query('rollback').catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Claims up to `batchSize` due rows for this process's idle senders and marks
+ * them, in one statement: each comes back `sending` (leased for `leaseSeconds`),
+ * `expired` or `suppressed`, most urgent first. Only for when no permit is needed.
+ */
+export async function claimForSenders(
+  client: pg.ClientBase,
+  options: { batchSize: number; leaseSeconds: number; maxQueued: number; knownRoom?: number | null; rules: MarkRules },
+): Promise<{ marked: MarkedRow[]; room: number }> {
+  const { rules } = options;
+  const { rows } = await client.query<(MarkedRow & { room: number }) | { id: null; room: number }>({
+    ...CLAIM_FOR_SENDERS_STATEMENT,
+    values: [
+      options.batchSize,
+      options.leaseSeconds,
+      options.maxQueued,
+      options.knownRoom ?? null,
+      rules.allowedDomains,
+      [...rules.categories.keys()],
+      [...rules.categories.values()],
+    ],
+  });
+  const marked = rows
+    .filter((row): row is MarkedRow & { room: number } => row.id !== null)
+    .map(({ room: _room, ...row }) => row as MarkedRow)
+    .sort((a, b) => b.priority - a.priority);
+  return { marked, room: rows[0]?.room ?? 0 };
 }

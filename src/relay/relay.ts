@@ -16,14 +16,17 @@
 // second can push the total past the cap until the next count; the cap is for
 // keeping priority order and leases, not a hard limit.
 //
-// The in-process hand-off: when this process's senders have room (localRoom()),
-// the relay claims that much for them and gives it to them itself (onHeld), so
-// those rows go from the claim to markSending without a pg-boss job: no insert,
-// fetch, completion or wake-up. Such a claim is one statement, no transaction; the
-// rows' lease is the backstop should this process die (the sweeper). A claim that
-// filled the local room is followed at once by a probe and, if more is due, the next
-// claim, which, with the senders busy, publishes for any process's consumers through
-// pg-boss (onQueued).
+// The in-process hand-off: when this process's senders have room (LocalSenders),
+// the relay reserves that room, claims that much and gives it to them itself, so
+// those rows go from the claim to the send without a pg-boss job: no insert, fetch,
+// completion or wake-up. Such a claim is one statement, no transaction; the rows'
+// lease is the backstop should this process die (the sweeper). When no permit can
+// hold a row back (no rate limit in play, the transport not paused) the claim marks
+// the rows for sending too, and, while mail flows and the room is known, the relay
+// claims without the probe first (an empty claim then costs what the probe does). A
+// claim that filled the local room is followed at once by a probe and, if more is
+// due, the next claim, which, with the senders busy, publishes for any process's
+// consumers through pg-boss (onQueued).
 //
 // A relay that found the queue full waits for room worth a claim: until this
 // process's senders have settled `min(batchSize, maxQueued / 4)` rows or four polls
@@ -32,7 +35,8 @@
 import type pg from 'pg';
 import type { SendQueue } from '../queue/send-queue.ts';
 import type { Logger } from 'pino';
-import { ANY_DUE_STATEMENT, claimDueRows, type ClaimedRow } from './claim.ts';
+import type { MarkedRow, MarkRules } from '../worker/batch-sql.ts';
+import { ANY_DUE_STATEMENT, claimDueRows, claimForSenders, type ClaimedRow } from './claim.ts';
 
 /** How often, at most, a relay counts the rows in flight instead of reckoning them. */
 export const COUNT_EVERY_MS = 1_000;
@@ -51,10 +55,22 @@ export interface RelayOptions {
   jobTimeoutSeconds: number;
   /** Called after each commit that queued rows for pg-boss's consumers (wake them). */
   onQueued: (count: number) => void;
-  /** Rows this process's senders can take now, straight from the relay (default 0: none). */
-  localRoom?: () => number;
-  /** Called with the rows claimed for this process's senders (at most localRoom(); they have no pg-boss job). */
-  onHeld?: (rows: ClaimedRow[]) => void;
+  /** This process's own senders, which take rows straight from the relay (default: none; all goes through pg-boss). */
+  local?: LocalSenders;
+}
+
+/** The rows of a claim for this process's senders: marked for sending by the claim, or still queued (permits first). */
+export type HeldRows = { marked: MarkedRow[] } | { queued: ClaimedRow[] };
+
+export interface LocalSenders {
+  /** Rows the idle senders could take now (nothing is reserved). */
+  room(): number;
+  /** Reserves idle senders for up to `rows` rows; returns the rows reserved for (0: none idle). */
+  reserve(rows: number): number;
+  /** How the claim marks rows when no permit can hold them back now; null: a permit may (the rows stay queued). */
+  markRules(): Promise<MarkRules | null>;
+  /** After each reserve() > 0, once: the rows claimed for it (none when the claim failed); the unused reservation goes back. */
+  hand(rows: HeldRows, reservedRows: number): void;
 }
 
 export interface Relay {
@@ -111,52 +127,71 @@ export function startRelay(options: RelayOptions): Relay {
           if (!stopping) await sleep(4 * options.pollMs);
           continue;
         }
+        const local = options.local;
+        // A claim for the local senders marks the rows itself when no permit can hold
+        // them back (markRules: cached, no round trip on most polls).
+        const localRules = async () => (local && local.room() > 0 ? await local.markRules() : null);
+        const flowing = Date.now() - lastFoundAt < 1_000;
+        // While mail flows, the room is known and idle local senders would get rows
+        // marked by the claim, an empty claim (one statement) costs what the probe does:
+        // claim straight away. An idle relay asks the rules only once something is due.
+        let rules = flowing && knownRoom !== null ? await localRules() : undefined;
         // A full batch means more is due: claim again at once. Otherwise ask first.
-        if (!batchWasFull && !(await options.pool.query<{ due: boolean }>(ANY_DUE_STATEMENT)).rows[0]?.due) {
+        const claimAtOnce = batchWasFull || (rules !== undefined && rules !== null);
+        if (!claimAtOnce && !(await options.pool.query<{ due: boolean }>(ANY_DUE_STATEMENT)).rows[0]?.due) {
           lastClaimAt = Date.now();
           failures = 0;
-          if (!stopping) await sleep(Date.now() - lastFoundAt < 1_000 ? busyPollMs : options.pollMs);
+          if (!stopping) await sleep(flowing ? busyPollMs : options.pollMs);
           continue;
         }
+        rules ??= await localRules();
         // A connection lost mid-claim (a PostgreSQL restart) is heard by the pool's
         // own listener (src/db/connect.ts); here a failed claim only hands its client
         // back as broken, so the pool replaces it instead of reusing it.
-        const client = await options.pool.connect();
-        let failed: Error | undefined;
-        let held: ClaimedRow[] = [];
+        const reserved = local ? local.reserve(options.batchSize) : 0;
+        let held: HeldRows = rules ? { marked: [] } : { queued: [] };
         let queued = 0;
         try {
-          const localRoom = options.onHeld ? Math.min(options.batchSize, Math.max(0, options.localRoom?.() ?? 0)) : 0;
-          const limit = localRoom > 0 ? localRoom : options.batchSize;
-          const result = await claimDueRows(client, options.queue, {
-            batchSize: limit,
-            jobTimeoutSeconds: options.jobTimeoutSeconds,
-            maxQueued: options.maxQueued,
-            knownRoom,
-            forThisProcess: localRoom > 0,
-          });
-          claimed = result.claimed.length;
-          if (localRoom > 0) held = result.claimed;
-          else queued = claimed;
-          if (knownRoom === null) countedAt = Date.now();
-          inFlight = options.maxQueued - result.room + claimed;
-          // More may be due: go again at once. Only a full relay batch skips the probe; a
-          // claim that filled the local senders' smaller room asks first.
-          filled = claimed === limit;
-          batchWasFull = claimed === options.batchSize;
-          full = result.room < options.batchSize && claimed >= result.room;
-          freed = 0;
-        } catch (error) {
-          failed = error as Error;
-          throw error;
+          const client = await options.pool.connect();
+          let failed: Error | undefined;
+          try {
+            const limit = reserved > 0 ? Math.min(reserved, options.batchSize) : options.batchSize;
+            const claim = { batchSize: limit, maxQueued: options.maxQueued, knownRoom };
+            let room: number;
+            if (reserved > 0 && rules) {
+              const result = await claimForSenders(client, { ...claim, leaseSeconds: options.jobTimeoutSeconds, rules });
+              held = { marked: result.marked };
+              claimed = result.marked.length;
+              room = result.room;
+            } else {
+              const result = await claimDueRows(client, options.queue, { ...claim, jobTimeoutSeconds: options.jobTimeoutSeconds, forThisProcess: reserved > 0 });
+              claimed = result.claimed.length;
+              if (reserved > 0) held = { queued: result.claimed };
+              else queued = claimed;
+              room = result.room;
+            }
+            if (knownRoom === null) countedAt = Date.now();
+            inFlight = options.maxQueued - room + claimed;
+            // More may be due: go again at once. Only a full relay batch skips the probe; a
+            // claim that filled the local senders' smaller room asks first.
+            filled = claimed === limit;
+            batchWasFull = claimed === options.batchSize;
+            full = room < options.batchSize && claimed >= room;
+            freed = 0;
+          } catch (error) {
+            failed = error as Error;
+            throw error;
+          } finally {
+            client.release(failed);
+          }
         } finally {
-          client.release(failed);
+          // Always, so a failed claim gives its reservation back.
+          if (reserved > 0) local!.hand(held, reserved);
         }
         lastClaimAt = Date.now();
         failures = 0;
         if (claimed > 0) {
           lastFoundAt = lastClaimAt;
-          if (held.length > 0) options.onHeld?.(held);
           if (queued > 0) options.onQueued(queued);
         }
       } catch (error) {

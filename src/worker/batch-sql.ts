@@ -13,6 +13,7 @@ export interface MarkedRow {
   /** Throttled and config tries so far (not counted): the backoff grows with them too. */
   uncounted_tries: number;
   max_attempts: number;
+  priority: number;
   template: string;
   recipient: string;
   props: Record<string, unknown>;
@@ -23,46 +24,61 @@ export interface MarkedRow {
   tags: string[] | null;
 }
 
-// Only a row still `queued` under this very job becomes `sending`: a row already
-// sent, cancelled, or handed to another job since (sweeper, replay) is skipped, so
-// the same email is never sent twice by two live workers. Rows past not_after end
+// What becomes of a row taken for sending (marking here, or the relay's claim for
+// this process's own senders, src/relay/claim.ts): rows past not_after end
 // `expired`, rows to a suppressed address `suppressed`, both without a send. The
 // suppression list holds addresses in their normal form (mailroom.normalize_address,
 // migrations/0008): one lookup of its primary key per row, in any case, script or
-// database locale. With a staging allowlist ($3, lower-cased domains), a recipient
-// outside it ends `suppressed` too, with that reason; and so does a recipient who
-// opted out of the template's category ($4 templates, $5 their categories: the
-// worker's config says which emails are non-essential).
-const MARK_SENDING = `
-  with batch as (
-    select o.id,
+// database locale. With a staging allowlist (`allowedDomains`, a text[] parameter of
+// lower-cased domains), a recipient outside it ends `suppressed` too, with that
+// reason; and so does a recipient who opted out of the template's category
+// (c.category, from templateCategories: the worker's config says which emails are
+// non-essential). The fragments read the row as `o`; the verdict is `next_status`.
+export const sendVerdict = (allowedDomains: string) => `
            case when o.not_after <= now() then 'expired'
                 when exists (select 1 from mailroom.suppression s where s.address = mailroom.normalize_address(o.recipient)) then 'suppressed'
-                when $3::text[] is not null and lower(split_part(o.recipient, '@', 2)) <> all ($3::text[]) then 'outside'
+                when ${allowedDomains}::text[] is not null and lower(split_part(o.recipient, '@', 2)) <> all (${allowedDomains}::text[]) then 'outside'
                 when c.category is not null and exists (select 1 from mailroom.opt_out x where x.address = mailroom.normalize_address(o.recipient) and x.category = c.category) then 'opted out'
-                else 'sending' end as next_status,
-           c.category
-      from mailroom.outbox o
-      join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id
-      left join unnest($4::text[], $5::text[]) as c(template, category) on c.template = o.template
-     where o.status = 'queued'
-       for update of o
-  )
-  update mailroom.outbox o
-     set status = case when batch.next_status in ('outside', 'opted out') then 'suppressed' else batch.next_status end,
-         -- The sender's lease ($6 seconds, the job timeout): the sweeper takes the row back after it.
-         lease_expires_at = case when batch.next_status = 'sending' then now() + $6::int * interval '1 second' end,
+                else 'sending' end`;
+
+/** The join giving each row `o` its template's opt-out category as c.category (templates and categories: text[] parameters). */
+export const templateCategories = (templates: string, categories: string) =>
+  `left join unnest(${templates}::text[], ${categories}::text[]) as c(template, category) on c.template = o.template`;
+
+/** The columns a mark sets from `batch.next_status` and `batch.category`; a row to send is leased for `leaseSeconds` (an int parameter). */
+export const markAssignments = (leaseSeconds: string) => `
+         status = case when batch.next_status in ('outside', 'opted out') then 'suppressed' else batch.next_status end,
+         -- The sender's lease (the job timeout): the sweeper takes the row back after it.
+         lease_expires_at = case when batch.next_status = 'sending' then now() + ${leaseSeconds}::int * interval '1 second' end,
          last_error = case batch.next_status when 'expired' then 'not_after passed before it could be sent'
                                              when 'suppressed' then 'recipient is on the suppression list'
                                              when 'outside' then 'recipient''s domain is not in the staging allowlist (MAIL_ALLOWED_DOMAINS)'
                                              when 'opted out' then 'recipient unsubscribed from ' || batch.category
                                              else o.last_error end,
-         updated_at = now()
-    from batch
-   where o.id = batch.id
-  returning o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent,
+         updated_at = now()`;
+
+/** What a sender needs of a marked row (MarkedRow). */
+export const MARKED_COLUMNS = `o.id, o.job_id, o.status, o.attempts, o.max_attempts, o.priority, o.template, o.recipient, o.props, o.locale, o.created_at, o.traceparent,
             o.reply_to, o.tags,
             (select count(*)::int from mailroom.delivery_attempt a where a.outbox_id = o.id and not a.counted) as uncounted_tries`;
+
+// Only a row still `queued` under this very job becomes `sending`: a row already
+// sent, cancelled, or handed to another job since (sweeper, replay) is skipped, so
+// the same email is never sent twice by two live workers.
+const MARK_SENDING = `
+  with batch as (
+    select o.id, ${sendVerdict('$3')} as next_status, c.category
+      from mailroom.outbox o
+      join unnest($1::uuid[], $2::uuid[]) as j(outbox_id, job_id) on o.id = j.outbox_id and o.job_id = j.job_id
+      ${templateCategories('$4', '$5')}
+     where o.status = 'queued'
+       for update of o
+  )
+  update mailroom.outbox o
+     set ${markAssignments('$6')}
+    from batch
+   where o.id = batch.id
+  returning ${MARKED_COLUMNS}`;
 
 // The recipients of a batch's rows still queued under their job, for the rate
 // limiter's per-domain permits, asked before any row is marked `sending`.

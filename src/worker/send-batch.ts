@@ -1,4 +1,4 @@
-// One batch of pg-boss jobs: mark sending -> render -> send -> record.
+// One batch of pg-boss jobs: permits -> mark sending -> render -> send -> record.
 // Network I/O happens between two short statements, never inside a transaction.
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -46,7 +46,7 @@ export async function sendBatch(options: SenderOptions, jobs: { outboxId: string
   // Permits first: rows over a rate limit (or for a paused transport) go from queued
   // back to pending, due at their turn, without ever being marked sending. The
   // recipients are read only when a domain has a rate.
-  const limiter = options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
+  const limiter = limiterOf(options);
   let permitted = jobs;
   if (limiter) {
     const asking = needsRecipients(limiter.limits)
@@ -61,6 +61,15 @@ export async function sendBatch(options: SenderOptions, jobs: { outboxId: string
     categories: options.catalogue.unsubscribeCategories,
     leaseSeconds: options.leaseSeconds,
   });
+  await sendMarked(options, rows);
+}
+
+/**
+ * Sends the rows marked `sending` (by markSending, or by the relay's claim for this
+ * process's senders, which no permit could have held back) and records every try;
+ * rows marked `expired` or `suppressed` are only logged.
+ */
+export async function sendMarked(options: SenderOptions, rows: MarkedRow[]): Promise<void> {
   const toSend = rows.filter((row) => row.status === 'sending');
   for (const row of rows) {
     if (row.status !== 'sending') options.logger.info({ outboxId: row.id, template: row.template, outcome: row.status }, 'not sent');
@@ -68,10 +77,14 @@ export async function sendBatch(options: SenderOptions, jobs: { outboxId: string
   const tries = await Promise.all(toSend.map((row) => sendOne(options, row)));
   await recordResults(options.pool, tries.map((t) => t.result));
   // A throttled reply slows the transport's bucket; a configuration fault pauses the transport.
+  const limiter = limiterOf(options);
   if (limiter) await learnFromAttempts(limiter, tries.map((t) => t.result));
   // Counted once recorded, so /metrics never shows a send the audit trail lacks.
   if (options.metrics) for (const t of tries) options.metrics.attempt(t.observation);
 }
+
+const limiterOf = (options: SenderOptions) =>
+  options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
 
 async function sendOne(
   options: SenderOptions,

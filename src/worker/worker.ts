@@ -5,12 +5,13 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SendJob, SendQueue } from '../queue/send-queue.ts';
 import type { ClaimedRow } from '../relay/claim.ts';
-import { startRelay, type Relay } from '../relay/relay.ts';
+import { startRelay, type HeldRows, type Relay } from '../relay/relay.ts';
+import { permitsAreFree } from '../ratelimit/permits.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import type { Transport } from '../transports/transport.ts';
-import { sendBatch } from './send-batch.ts';
+import { sendBatch, sendMarked } from './send-batch.ts';
 import { SenderSlots } from './sender-slots.ts';
-import { describeStagingRules } from './staging.ts';
+import { describeStagingRules, suppressOutside } from './staging.ts';
 import type { WorkerSettings } from './settings.ts';
 import { sweepLostRows } from './sweeper.ts';
 import { rollUpAll } from '../audit/chart-rollups.ts';
@@ -77,6 +78,10 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   // Loud: a staging deployment that forgot these mails real people, one that has
   // them where it should not (production) mails nobody.
   const staging = describeStagingRules(settings.staging);
+  // What the relay's claim for this process's senders marks by, and when it may:
+  // with no rate limit in play and the transport not paused, no permit can hold a row back.
+  const markRules = { allowedDomains: suppressOutside(settings.staging), categories: catalogue.unsubscribeCategories };
+  const limiter = { pool: db.pool, limits: settings.rateLimits, transport, logger };
   if (staging) logger.warn({ staging: settings.staging }, staging);
 
   // One consumer per unit of concurrency, each sending one batch at a time; the
@@ -84,29 +89,46 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   // The relay is started below; a batch settled before that has nobody to tell.
   let relay: Relay | undefined;
   const slots = new SenderSlots(settings.concurrency);
-  const send = async (jobs: SendJob[]): Promise<void> => {
-    const batch = slots.run(() => sendBatch(senderOptions, jobs));
+  // Every batch in flight, for stop(); once settled, room in the queue again: a relay
+  // waiting at RELAY_MAX_QUEUED may claim.
+  const track = async (batch: Promise<void>, rows: number): Promise<void> => {
     inFlight.add(batch);
     try {
       await batch;
     } finally {
       inFlight.delete(batch);
-      // Room in the queue again: a relay waiting at RELAY_MAX_QUEUED may claim.
-      relay?.released(jobs.length);
+      relay?.released(rows);
     }
   };
+  const send = (jobs: SendJob[]): Promise<void> => track(slots.run(() => sendBatch(senderOptions, jobs)), jobs.length);
   await queue.consume({ consumers: settings.concurrency, batchSize: settings.batchSize }, (jobs) => send(jobs));
 
-  // The relay's own hand-over: batches of at most batchSize, sent without a pg-boss
-  // job. A batch that fails leaves the rows it did not record queued or sending: when
-  // their lease runs out, the sweeper puts them back in line.
-  const sendHeld = (rows: ClaimedRow[]): void => {
-    for (let i = 0; i < rows.length; i += settings.batchSize) {
-      const jobs = rows.slice(i, i + settings.batchSize).map((row) => ({ outboxId: row.id, jobId: row.job_id }));
-      send(jobs).catch((error) =>
+  // The relay's own hand-over, into slots it reserved before claiming: batches of at
+  // most batchSize, sent without a pg-boss job. Rows the claim marked go straight to
+  // the send; rows it left queued take their permits first. A batch that fails leaves
+  // the rows it did not record queued or sending: when their lease runs out, the
+  // sweeper puts them back in line.
+  const handOver = (rows: HeldRows, reservedRows: number): void => {
+    const size = settings.batchSize;
+    const batches: { rows: number; send: () => Promise<void> }[] = [];
+    if ('marked' in rows) {
+      for (let i = 0; i < rows.marked.length; i += size) {
+        const marked = rows.marked.slice(i, i + size);
+        batches.push({ rows: marked.length, send: () => sendMarked(senderOptions, marked) });
+      }
+    } else {
+      for (let i = 0; i < rows.queued.length; i += size) {
+        const jobs = rows.queued.slice(i, i + size).map((row) => ({ outboxId: row.id, jobId: row.job_id }));
+        batches.push({ rows: jobs.length, send: () => sendBatch(senderOptions, jobs) });
+      }
+    }
+    // The claim took at most the rows reserved for: one reserved slot per batch.
+    for (const batch of batches) {
+      track(slots.runReserved(batch.send), batch.rows).catch((error) =>
         logger.error({ err: error }, 'sender: a batch handed over by the relay failed; rows it did not record come back when their lease runs out'),
       );
     }
+    slots.unreserve(reservedRows / size - batches.length);
   };
 
   relay = startRelay({
@@ -119,8 +141,12 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
     maxQueued: settings.relay.maxQueued,
     jobTimeoutSeconds: settings.jobTimeoutSeconds,
     onQueued: () => queue.wake(),
-    localRoom: () => (stopping ? 0 : slots.idle() * settings.batchSize),
-    onHeld: sendHeld,
+    local: {
+      room: () => (stopping ? 0 : slots.idle() * settings.batchSize),
+      reserve: (rows) => (stopping ? 0 : slots.reserve(Math.ceil(rows / settings.batchSize)) * settings.batchSize),
+      markRules: async () => ((await permitsAreFree(limiter)) ? markRules : null),
+      hand: handOver,
+    },
   });
 
   let sweeperLastRunAt = Date.now();
