@@ -40,13 +40,19 @@ const DUE = `due as (
      for update skip locked
   )`;
 
+// The claimed rows are found again by `id = any (array(...))`, never by a join with
+// `due`: the planner cannot tell how many rows `due` holds (its limit is a parameter
+// and a subquery), guesses a tenth of the due rows, and under a deep backlog hashed
+// the whole outbox for that join (130 ms a claim at 300,000 rows, 100,000 of them
+// due; docs/performance.md). An array of ids is looked up in the primary key.
+const DUE_IDS = `o.id = any (array(select id from due))`;
+
 export const CLAIM_DUE_ROWS = `
   with ${ROOM}, ${DUE}, claimed as (
     update mailroom.outbox o
        set status = 'queued', job_id = mailroom.uuid_v7(), queued_at = now(),
            lease_expires_at = now() + $2::int * interval '1 second', updated_at = now()
-      from due
-     where o.id = due.id
+     where ${DUE_IDS}
     returning o.id, o.job_id, o.priority
   )
   -- The room there was, on every row (one row of nulls when nothing was claimed).
@@ -64,15 +70,15 @@ export const CLAIM_FOR_SENDERS = `
     -- Locked already (due): FOR UPDATE here reads each row's latest version.
     select o.id, ${sendVerdict('$5')} as next_status, c.category
       from mailroom.outbox o
-      join due on due.id = o.id
       ${templateCategories('$6', '$7')}
+     where ${DUE_IDS}
        for update of o
   ), claimed as (
     update mailroom.outbox o
        set job_id = mailroom.uuid_v7(), queued_at = now(),
            ${markAssignments('$2')}
       from batch
-     where o.id = batch.id
+     where o.id = batch.id and o.id = any (array(select id from batch))
     returning ${MARKED_COLUMNS}
   )
   select c.*, room.n as room from room left join claimed c on true`;
