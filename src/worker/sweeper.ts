@@ -14,7 +14,7 @@ import type pg from 'pg';
 // ambiguous attempt, so a duplicate at the recipient is explained in the audit
 // trail. Its try counts (here, as the worker would have counted it when recording),
 // so an email that kills its worker every time ends `failed` instead of looping.
-const SWEEP = `
+export const SWEEP = `
   with lost as (
     select o.id, o.status, o.attempts, o.max_attempts
       from mailroom.outbox o
