@@ -36,6 +36,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   await migrate({ databaseUrl: url.toString(), config });
+  await dropIndexesForExperiment(url.toString());
   return {
     url: url.toString(),
     server: `${server} ${version}`,
@@ -47,4 +48,27 @@ export async function benchDatabase(): Promise<BenchDatabase> {
       await stop();
     },
   };
+}
+
+/**
+ * BENCH_DROP_OUTBOX_INDEXES=outbox_created_idx,outbox_template_created_idx: an
+ * experiment's knob, to measure what an index of the outbox costs each enqueue.
+ * Only the admin list's and erasure's indexes may go (the relay, the sweeper and
+ * the idempotency key need theirs); a name outside that list is an error.
+ */
+const DROPPABLE = ['outbox_created_idx', 'outbox_template_created_idx', 'outbox_recipient_list_idx', 'outbox_recipient_folded_idx'];
+
+async function dropIndexesForExperiment(url: string): Promise<void> {
+  const names = (process.env.BENCH_DROP_OUTBOX_INDEXES ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) return;
+  const unknown = names.filter((n) => !DROPPABLE.includes(n));
+  if (unknown.length > 0) throw new RangeError(`BENCH_DROP_OUTBOX_INDEXES: ${unknown.join(', ')} is not one of ${DROPPABLE.join(', ')}`);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const name of names) await client.query(`drop index mailroom.${name}`);
+  } finally {
+    await client.end();
+  }
+  console.log(`experiment: dropped ${names.join(', ')} (BENCH_DROP_OUTBOX_INDEXES)`);
 }
