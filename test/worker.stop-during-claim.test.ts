@@ -34,7 +34,7 @@ describe.each<{ handOver: string; env: Record<string, string> }>([
           (
             await s.pool.query<{ n: number }>(
               `select count(*)::int as n from pg_stat_activity
-                where application_name = 'mailroom-worker' and wait_event_type = 'Lock' and query like $1`,
+                where datname = current_database() and application_name = 'mailroom-worker' and wait_event_type = 'Lock' and query like $1`,
               [`%${text}%`],
             )
           ).rows[0]!.n,
@@ -65,6 +65,9 @@ describe.each<{ handOver: string; env: Record<string, string> }>([
       await attempts.query('commit');
       await stopped;
     } finally {
+      // A failed wait must not hand a connection back with its lock still held.
+      await outbox.query('rollback').catch(() => {});
+      await attempts.query('rollback').catch(() => {});
       outbox.release();
       attempts.release();
     }

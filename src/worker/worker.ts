@@ -150,7 +150,7 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   });
 
   let sweeperLastRunAt = Date.now();
-  const sweep = async () => {
+  const sweep = oneAtATime(async () => {
     try {
       const { requeued, fromSending } = await sweepLostRows(db.pool);
       sweeperLastRunAt = Date.now();
@@ -161,19 +161,19 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
     } catch (error) {
       logger.error({ err: error }, 'sweeper: sweep failed');
     }
-  };
+  });
   const sweeper = setInterval(sweep, settings.sweepIntervalMs);
   void sweep();
 
   // The admin charts' rollups (migrations/0020): adds up the attempts of the last
   // minutes. Reads mailroom's own tables only, off the send path.
-  const rollUpCharts = async () => {
+  const rollUpCharts = oneAtATime(async () => {
     try {
       await rollUpAll(db.kysely);
     } catch (error) {
       logger.warn({ err: error }, 'rolling up the admin charts failed; the next minute tries again');
     }
-  };
+  });
   const rollUpTimer = setInterval(rollUpCharts, ROLL_UP_INTERVAL_MS);
   rollUpTimer.unref();
 
@@ -233,6 +233,20 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
       if (now - sweeperLastRunAt > Math.max(60_000, 3 * settings.sweepIntervalMs)) stalled.push('sweeper');
       return stalled;
     },
+  };
+}
+
+/**
+ * A timer's task that skips its turn while the last run is still going: a sweep
+ * waiting on a lock (a migration, a long transaction) is not joined by another
+ * every interval, each holding one of the pool's connections until none is left
+ * for the senders.
+ */
+function oneAtATime(task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= task().finally(() => (running = undefined));
+    return running;
   };
 }
 
