@@ -10,7 +10,7 @@ import type { Catalogue } from '../templates/catalogue.ts';
 import { EMPTY_ENVELOPE } from '../templates/envelope.ts';
 import { renderEmail } from '../templates/render.ts';
 import { messageIdFor, type Transport } from '../transports/transport.ts';
-import { markSending, queuedRecipients, recordResults, type AttemptResult, type MarkedRow } from './batch-sql.ts';
+import { markSending, queuedRecipients, recordResults, type AttemptResult, type MarkedRow, type MarkRules } from './batch-sql.ts';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.ts';
 import { unsubscribeUrl, type UnsubscribeSettings } from '../unsubscribe/link.ts';
 import { routeRecipient, suppressOutside, type StagingRules } from './staging.ts';
@@ -56,11 +56,7 @@ export async function sendBatch(options: SenderOptions, jobs: { outboxId: string
     permitted = jobs.filter((job) => allowed.has(job.outboxId));
     options.metrics?.deferred(asking.length - allowed.size);
   }
-  const rows = await markSending(options.pool, permitted, {
-    allowedDomains: suppressOutside(options.staging),
-    categories: options.catalogue.unsubscribeCategories,
-    leaseSeconds: options.leaseSeconds,
-  });
+  const rows = await markSending(options.pool, permitted, { ...markRulesOf(options), leaseSeconds: options.leaseSeconds });
   await sendMarked(options, rows);
 }
 
@@ -83,8 +79,15 @@ export async function sendMarked(options: SenderOptions, rows: MarkedRow[]): Pro
   if (options.metrics) for (const t of tries) options.metrics.attempt(t.observation);
 }
 
-const limiterOf = (options: SenderOptions) =>
+/** The rate limiter these options ask for (none without rateLimits). */
+export const limiterOf = (options: SenderOptions) =>
   options.rateLimits && { pool: options.pool, limits: options.rateLimits, transport: options.transport, logger: options.logger };
+
+/** What a row taken for sending is marked by: the staging allowlist, the opt-out categories. */
+export const markRulesOf = (options: SenderOptions): MarkRules => ({
+  allowedDomains: suppressOutside(options.staging),
+  categories: options.catalogue.unsubscribeCategories,
+});
 
 async function sendOne(
   options: SenderOptions,

@@ -4,14 +4,13 @@ import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SendJob, SendQueue } from '../queue/send-queue.ts';
-import type { ClaimedRow } from '../relay/claim.ts';
 import { startRelay, type HeldRows, type Relay } from '../relay/relay.ts';
 import { permitsAreFree } from '../ratelimit/permits.ts';
 import type { Catalogue } from '../templates/catalogue.ts';
 import type { Transport } from '../transports/transport.ts';
-import { sendBatch, sendMarked } from './send-batch.ts';
+import { limiterOf, markRulesOf, sendBatch, sendMarked } from './send-batch.ts';
 import { SenderSlots } from './sender-slots.ts';
-import { describeStagingRules, suppressOutside } from './staging.ts';
+import { describeStagingRules } from './staging.ts';
 import type { WorkerSettings } from './settings.ts';
 import { sweepLostRows } from './sweeper.ts';
 import { rollUpAll } from '../audit/chart-rollups.ts';
@@ -78,11 +77,11 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   // Loud: a staging deployment that forgot these mails real people, one that has
   // them where it should not (production) mails nobody.
   const staging = describeStagingRules(settings.staging);
+  if (staging) logger.warn({ staging: settings.staging }, staging);
   // What the relay's claim for this process's senders marks by, and when it may:
   // with no rate limit in play and the transport not paused, no permit can hold a row back.
-  const markRules = { allowedDomains: suppressOutside(settings.staging), categories: catalogue.unsubscribeCategories };
-  const limiter = { pool: db.pool, limits: settings.rateLimits, transport, logger };
-  if (staging) logger.warn({ staging: settings.staging }, staging);
+  const markRules = markRulesOf(senderOptions);
+  const limiter = limiterOf(senderOptions);
 
   // One consumer per unit of concurrency, each sending one batch at a time; the
   // relay hands batches over itself while a slot is idle (relay.ts).
@@ -110,18 +109,14 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
   // sweeper puts them back in line.
   const handOver = (rows: HeldRows, reservedRows: number): void => {
     const size = settings.batchSize;
-    const batches: { rows: number; send: () => Promise<void> }[] = [];
-    if ('marked' in rows) {
-      for (let i = 0; i < rows.marked.length; i += size) {
-        const marked = rows.marked.slice(i, i + size);
-        batches.push({ rows: marked.length, send: () => sendMarked(senderOptions, marked) });
-      }
-    } else {
-      for (let i = 0; i < rows.queued.length; i += size) {
-        const jobs = rows.queued.slice(i, i + size).map((row) => ({ outboxId: row.id, jobId: row.job_id }));
-        batches.push({ rows: jobs.length, send: () => sendBatch(senderOptions, jobs) });
-      }
-    }
+    const inBatches = <T>(list: T[]) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+    const batches =
+      'marked' in rows
+        ? inBatches(rows.marked).map((marked) => ({ rows: marked.length, send: () => sendMarked(senderOptions, marked) }))
+        : inBatches(rows.queued).map((queued) => ({
+            rows: queued.length,
+            send: () => sendBatch(senderOptions, queued.map((row) => ({ outboxId: row.id, jobId: row.job_id }))),
+          }));
     // The claim took at most the rows reserved for: one reserved slot per batch.
     for (const batch of batches) {
       track(slots.runReserved(batch.send), batch.rows).catch((error) =>
@@ -144,7 +139,7 @@ export async function runWorker({ settings, catalogue, db, queue, transport, log
     local: {
       room: () => (stopping ? 0 : slots.idle() * settings.batchSize),
       reserve: (rows) => (stopping ? 0 : slots.reserve(Math.ceil(rows / settings.batchSize)) * settings.batchSize),
-      markRules: async () => ((await permitsAreFree(limiter)) ? markRules : null),
+      markRules: async () => ((!limiter || (await permitsAreFree(limiter))) ? markRules : null),
       hand: handOver,
     },
   });
